@@ -1,0 +1,1 @@
+"""Core's own default plugins: the ``local`` execution adapter and ``duckdb.processor``."""

@@ -1,0 +1,41 @@
+"""The context a driver receives: where to write artifacts, how to report, what it connects to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EventSink = Callable[[str, dict[str, Any]], None]
+MetricSink = Callable[[str, float, "str | None", dict[str, Any]], None]
+
+
+def _drop_event(event: str, fields: dict[str, Any]) -> None:
+    """Default sink for contexts built outside a run."""
+
+
+def _drop_metric(metric: str, value: float, unit: str | None, tags: dict[str, Any]) -> None:
+    """Default sink for contexts built outside a run."""
+
+
+@dataclass
+class StepContext:
+    """Handed to ``driver.run(ctx=...)``. Events and metrics are tagged with the step id."""
+
+    step_id: str
+    artifacts_dir: Path
+    base_dir: Path
+    """Directory that relative paths in the step's config resolve against (the pipeline's)."""
+    connection: Mapping[str, Any] | None = None
+    """Resolved connection fields, secrets included; ``None`` for steps without a connection."""
+    connection_ref: str | None = None
+    """The symbolic reference (``@mysql.default``), safe to show."""
+    event_sink: EventSink = field(default=_drop_event, repr=False)
+    metric_sink: MetricSink = field(default=_drop_metric, repr=False)
+
+    def log_event(self, event: str, **fields: Any) -> None:
+        self.event_sink(event, {"step_id": self.step_id, **fields})
+
+    def log_metric(self, metric: str, value: float, unit: str | None = None, **tags: Any) -> None:
+        self.metric_sink(metric, value, unit, {"step_id": self.step_id, **tags})

@@ -1,0 +1,1 @@
+"""Runs compiled pipelines: step execution, Arrow edges, the local adapter."""

@@ -1,0 +1,3 @@
+"""Osiris plugin: Supabase (PostgreSQL) extractor, writer and connection family."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Entry point of this plugin. It registers nothing yet; its hooks arrive with its issue."""
