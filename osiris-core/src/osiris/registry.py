@@ -85,7 +85,7 @@ def build_registry(pm: OsirisPluginManager | None = None) -> Registry:
     """Collect every plugin's registrations; duplicates and invalid specs are errors."""
     pm = pm or get_plugin_manager()
     registry = Registry(plugins=list(pm.infos.values()))
-    for impl, info, items in _results(pm, "register_components"):
+    for info, items in _results(pm, "register_components"):
         for component in items:
             _check_spec(component, info)
             _add(registry.components, component.name, "component", info,
@@ -97,7 +97,7 @@ def build_registry(pm: OsirisPluginManager | None = None) -> Registry:
         ("execution adapter", "register_execution_adapters", registry.adapters),
         ("LLM provider", "register_llm_providers", registry.llm_providers),
     ):
-        for impl, info, items in _results(pm, hook):
+        for info, items in _results(pm, hook):
             for item in items:
                 provided = Provided(item, info.name, info.distribution, info.version)
                 _add(target, item.name, kind, info, provided, lambda p: p.distribution)
@@ -108,7 +108,7 @@ def _results(pm: OsirisPluginManager, hook_name: str):
     """Call one hook plugin by plugin, so each result is attributed to its distribution."""
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         info = pm.provenance(impl.plugin_name)
-        yield impl, info, list(impl.function() or [])
+        yield info, list(impl.function() or [])
 
 
 def _add(target: dict, name: str, kind: str, info: PluginInfo, value: Any,
