@@ -2,12 +2,16 @@
 
 Every writer of text (events, metrics, logs, artifacts, error messages, CLI output) passes what
 it writes through a ``Masker``. It replaces known secret values, wherever they appear, with
-``***`` and masks the values of fields named as secret. It never guesses from a value's shape, so
-ids, hashes and run ids stay readable.
+``***`` and masks the values of fields named as secret. The only shape it recognises is a
+password in a URL's userinfo (``scheme://user:password@host``), which is a credential whatever
+its value; it never guesses otherwise, so ids, hashes and run ids stay readable.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -16,13 +20,39 @@ MASK = "***"
 MIN_SECRET_LENGTH = 3
 """Shorter values would mask innocent text everywhere; such secrets are masked by field name only."""
 
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^\s/?#\"']+)@"
+)
+"""``scheme://user:password@``; the password runs to the last ``@`` before the path, so an
+unescaped ``@`` inside it is still covered."""
+
+
+def url_password(text: str) -> str | None:
+    """The password embedded in a DSN-like URL, as written (possibly percent-encoded), or None."""
+    match = _URL_PASSWORD.search(text)
+    return match["password"] if match else None
+
+
+def secret_forms(text: str) -> set[str]:
+    """The forms a secret takes in written text: raw, URL-encoded (DSNs) and JSON-escaped."""
+    return {
+        text,
+        quote(text, safe=""),
+        quote(text),
+        quote_plus(text),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    }
+
 
 class Masker:
     """Masks registered secret values and fields named as secret."""
 
     def __init__(self, secrets: Iterable[str] = (), secret_fields: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._ordered: tuple[str, ...] = ()
         self._fields: set[str] = set()
+        self._lock = threading.Lock()  # steps resolve connections from several threads
         self.add_secrets(secrets)
         self.add_fields(secret_fields)
 
@@ -34,16 +64,22 @@ class Masker:
             text = str(value)
             if len(text) < MIN_SECRET_LENGTH:
                 continue
-            self._secrets.update({text, quote(text, safe=""), quote_plus(text)})
+            with self._lock:
+                self._secrets.update(secret_forms(text))
+                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def add_fields(self, names: Iterable[str]) -> None:
-        self._fields.update(name.lower() for name in names)
+        with self._lock:
+            self._fields = self._fields | {name.lower() for name in names}
 
     def mask(self, text: str) -> str:
-        """Replace every registered secret in ``text``; longest first so overlaps mask fully."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        """Replace every registered secret in ``text`` (longest first, so overlaps mask fully),
+        then any password left in a URL's userinfo."""
+        for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
         return text
 
     def mask_obj(self, obj: Any) -> Any:

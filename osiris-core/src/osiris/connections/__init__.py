@@ -6,6 +6,22 @@ so compiled output and logs never contain them.
 
 from __future__ import annotations
 
+from osiris.connections.loader import (
+    CONNECTIONS_FILE,
+    ConnectionListing,
+    Connections,
+    ResolvedConnection,
+    load_connections,
+    secret_values,
+)
 from osiris.connections.reference import parse_reference
 
-__all__ = ["parse_reference"]
+__all__ = [
+    "CONNECTIONS_FILE",
+    "ConnectionListing",
+    "Connections",
+    "ResolvedConnection",
+    "load_connections",
+    "parse_reference",
+    "secret_values",
+]

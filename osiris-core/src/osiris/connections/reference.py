@@ -6,8 +6,9 @@ import re
 
 from osiris.errors import InvalidInputError
 
-_IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
-_REFERENCE = re.compile(rf"@(?P<family>{_IDENT})(?:\.(?P<alias>{_IDENT}))?")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+"""What a family or alias name may look like."""
+_REFERENCE = re.compile(rf"@(?P<family>{IDENTIFIER.pattern})(?:\.(?P<alias>{IDENTIFIER.pattern}))?")
 
 
 def parse_reference(ref: object) -> tuple[str, str | None]:

@@ -1,0 +1,247 @@
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from osiris.connections import load_connections
+from osiris.errors import InvalidInputError, RegistryError
+from osiris.masking import process_masker
+
+
+def _support():
+    name = "osiris_core_tests_connections_support"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("connections_support.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+support = _support()
+SECRET = support.SECRET
+
+WRAPPED = """\
+version: 1
+connections:
+  memdb:
+    main:
+      host: ok
+      port: 3306
+      user: ada
+      password: ${MEM_PASSWORD}
+    other:
+      default: true
+      host: ${MEM_HOST:-fallback.local}
+      user: lin
+"""
+
+
+@pytest.fixture
+def conn_registry():
+    return support.make_registry(support.MemFamily())
+
+
+def test_wrapped_form_with_string_version(tmp_path, conn_registry):
+    path = support.write(tmp_path / "c.yaml", WRAPPED.replace("version: 1", 'version: "1.0"'))
+    loaded = load_connections(path, cwd=tmp_path, env={"MEM_PASSWORD": SECRET})
+    resolved = loaded.resolve("@memdb.main", conn_registry)
+    assert resolved.values == {"host": "ok", "port": 3306, "user": "ada", "password": SECRET}
+    assert resolved.ref == "@memdb.main"
+    assert (resolved.family, resolved.alias) == ("memdb", "main")
+    assert SECRET in resolved.secret_values
+    assert SECRET not in repr(resolved)
+
+
+def test_bare_form(tmp_path, conn_registry):
+    path = support.write(tmp_path / "c.yaml", "memdb:\n  default:\n    host: h\n    user: u\n")
+    resolved = load_connections(path, cwd=tmp_path, env={}).resolve("@memdb", conn_registry)
+    assert resolved.alias == "default"
+    assert resolved.values == {"host": "h", "user": "u"}
+
+
+def test_default_flag_wins_and_is_not_passed_to_drivers(tmp_path, conn_registry):
+    text = WRAPPED + "    default:\n      host: named-default\n      user: x\n"
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    resolved = loaded.resolve("@memdb", conn_registry)
+    assert resolved.alias == "other"
+    assert resolved.values == {"host": "fallback.local", "user": "lin"}
+
+
+def test_no_default_lists_aliases(tmp_path, conn_registry):
+    text = "memdb:\n  a: {host: h, user: u}\n  b: {host: h, user: u}\n"
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    with pytest.raises(InvalidInputError, match="no default alias; its aliases are: a, b"):
+        loaded.resolve("@memdb", conn_registry)
+    assert loaded.resolve("@memdb.b", conn_registry).alias == "b"
+
+
+def test_two_defaults_is_an_error(tmp_path, conn_registry):
+    text = (
+        "memdb:\n  a: {default: true, host: h, user: u}\n  b: {default: true, host: h, user: u}\n"
+    )
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    with pytest.raises(InvalidInputError, match=r"several aliases as default \(a, b\)"):
+        loaded.resolve("@memdb", conn_registry)
+    listing = {entry.alias: entry for entry in loaded.list(conn_registry)}
+    assert "several aliases as default" in listing["a"].problems[0]
+
+
+def test_missing_variable_names_variable_alias_and_field(tmp_path, conn_registry):
+    path = support.write(tmp_path / "c.yaml", WRAPPED)
+    loaded = load_connections(path, cwd=tmp_path, env={"MEM_PASSWORD": ""})
+    with pytest.raises(InvalidInputError) as info:
+        loaded.resolve("@memdb.main", conn_registry)
+    message = str(info.value)
+    assert "'@memdb.main' field 'password'" in message
+    assert "'MEM_PASSWORD'" in message
+    assert info.value.exit_code == 2
+
+
+def test_dotenv_next_to_file_then_cwd_and_exported_wins(tmp_path, conn_registry):
+    project, work = tmp_path / "project", tmp_path / "work"
+    path = support.write(
+        project / "c.yaml",
+        "memdb:\n  main:\n    host: ${H}\n    user: ${U}\n    database: ${D}\n    password: ${P}\n",
+    )
+    support.write(project / ".env", "H=from-file-dir\nU=from-file-dir\nP=\n")
+    support.write(work / ".env", "H=from-cwd\nD=from-cwd\nP=from-cwd-pw\n")
+    loaded = load_connections(path, cwd=work, env={"U": "exported"})
+    values = loaded.resolve("@memdb.main", conn_registry).values
+    assert values == {
+        "host": "from-file-dir",
+        "user": "exported",
+        "database": "from-cwd",
+        "password": "from-cwd-pw",
+    }
+
+
+def test_search_order_explicit_then_osiris_home_then_cwd(tmp_path, conn_registry):
+    home, work = tmp_path / "home", tmp_path / "work"
+    entry = "memdb:\n  default:\n    host: {}\n    user: u\n"
+    support.write(home / "osiris_connections.yaml", entry.format("home"))
+    support.write(work / "osiris_connections.yaml", entry.format("cwd"))
+    explicit = support.write(tmp_path / "explicit.yaml", entry.format("explicit"))
+
+    def host(path=None, env=None):
+        loaded = load_connections(path, cwd=work, env=env or {})
+        return loaded.resolve("@memdb", conn_registry).values["host"]
+
+    assert host(explicit, {"OSIRIS_HOME": str(home)}) == "explicit"
+    assert host(None, {"OSIRIS_HOME": str(home)}) == "home"
+    assert host(None, {}) == "cwd"
+    assert host("../explicit.yaml") == "explicit"  # relative to cwd
+
+
+def test_missing_file_is_fine_until_needed(tmp_path, conn_registry):
+    loaded = load_connections(cwd=tmp_path, env={})
+    assert loaded.path is None
+    assert loaded.list(conn_registry) == []
+    with pytest.raises(InvalidInputError, match="No connections file found"):
+        loaded.resolve("@memdb.main", conn_registry)
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        load_connections(tmp_path / "nope.yaml", cwd=tmp_path, env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("memdb: [1, 2]", "must be a mapping of aliases"),
+        ("version: 2\nconnections: {}", "version 2; supported: 1"),
+        ("version: 1\nmemdb: {}", "unknown top-level keys: memdb"),
+        ("memdb:\n  main: 3\n", "'@memdb.main' .* must be a mapping"),
+        ("memdb:\n  main: {default: 'yes', host: h}\n", "'default' must be true or false"),
+        ("memdb:\n  bad alias: {host: h}\n", "Alias 'bad alias'"),
+        ("memdb: {main: {host: h}\n", "not valid YAML at line"),
+        ("- a\n- b\n", "must be a mapping of families"),
+    ],
+)
+def test_malformed_files(tmp_path, text, expected):
+    path = support.write(tmp_path / "c.yaml", text)
+    with pytest.raises(InvalidInputError, match=expected):
+        load_connections(path, cwd=tmp_path, env={})
+
+
+def test_schema_errors_name_family_alias_and_field_without_secret(tmp_path, conn_registry):
+    text = (
+        "memdb:\n"
+        "  noport: {host: h, user: u, port: notanumber}\n"
+        "  nouser: {host: h}\n"
+        "  extra: {host: h, user: u, colour: blue}\n"
+        "  shortpw: {host: h, user: u, password: abc}\n"
+        "  envport: {host: h, user: u, port: '${PORT}', tls: '${TLS}'}\n"
+    )
+    loaded = load_connections(
+        support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={"PORT": "3307", "TLS": "true"}
+    )
+    with pytest.raises(InvalidInputError, match=r"'@memdb.noport' field 'port': 'notanumber' is"):
+        loaded.resolve("@memdb.noport", conn_registry)
+    with pytest.raises(
+        InvalidInputError, match=r"'@memdb.nouser' is missing the required field 'user'"
+    ):
+        loaded.resolve("@memdb.nouser", conn_registry)
+    with pytest.raises(InvalidInputError, match=r"'@memdb.extra'.*'colour' was unexpected"):
+        loaded.resolve("@memdb.extra", conn_registry)
+    with pytest.raises(InvalidInputError) as info:
+        loaded.resolve("@memdb.shortpw", conn_registry)
+    assert "field 'password'" in str(info.value) and "abc" not in str(info.value)
+    assert loaded.resolve("@memdb.envport", conn_registry).values["port"] == 3307
+    assert loaded.resolve("@memdb.envport", conn_registry).values["tls"] is True
+
+
+def test_unknown_family_and_alias(tmp_path, conn_registry):
+    loaded = load_connections(support.write(tmp_path / "c.yaml", WRAPPED), cwd=tmp_path, env={})
+    with pytest.raises(RegistryError, match="Unknown connection family 'nosuch'"):
+        loaded.resolve("@nosuch.main", conn_registry)
+    with pytest.raises(InvalidInputError, match=r"'@memdb.nope' is not defined.*main, other"):
+        loaded.resolve("@memdb.nope", conn_registry)
+    with pytest.raises(InvalidInputError, match="expected '@family"):
+        loaded.resolve("memdb.main", conn_registry)
+
+
+def test_resolve_registers_secrets_including_dsn_password(tmp_path, conn_registry):
+    encoded = "s3cr%40t%2Fdsn"
+    text = (
+        "memdb:\n  main:\n    host: h\n    user: u\n    password: ${PW}\n"
+        f"    dsn: memdb://u:{encoded}@h:1/db\n"
+    )
+    loaded = load_connections(
+        support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={"PW": SECRET}
+    )
+    resolved = loaded.resolve("@memdb.main", conn_registry)
+    assert {SECRET, encoded, "s3cr@t/dsn", f"memdb://u:{encoded}@h:1/db"} <= set(
+        resolved.secret_values
+    )
+    line = f"pw={SECRET} dsn-pw=s3cr@t/dsn enc={encoded} url=memdb://u:{encoded}@h:1/db"
+    masked = process_masker.mask(line)
+    assert SECRET not in masked and "s3cr@t/dsn" not in masked and encoded not in masked
+    assert masked.count("***") == 4
+
+
+def test_list_masks_flags_missing_and_never_raises(tmp_path, conn_registry):
+    text = WRAPPED + (
+        "  ghostdb:\n    x:\n      host: h\n      api_key: ghost-key-123\n"
+        "      url: ghost://u:ghostpw@h/db\n"
+    )
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    listing = {entry.ref: entry for entry in loaded.list(conn_registry)}
+    main = listing["@memdb.main"]
+    assert main.missing == ["MEM_PASSWORD"] and not main.ok
+    assert main.values["password"] == "***"
+    other = listing["@memdb.other"]
+    assert other.ok and other.is_default and other.values["host"] == "fallback.local"
+    assert "default" not in other.values
+    assert other.distribution == "memdb-plugin"
+    ghost = listing["@ghostdb.x"]
+    assert not ghost.family_installed
+    assert ghost.values["api_key"] == "***"
+    assert ghost.values["url"] == "ghost://u:***@h/db"
+    assert "not installed" in ghost.problems[0]
+
+    loaded_ok = load_connections(
+        support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={"MEM_PASSWORD": SECRET}
+    )
+    main = next(e for e in loaded_ok.list(conn_registry) if e.alias == "main")
+    assert main.ok and main.values["password"] == "***"
+    assert SECRET not in str(main.to_json())
