@@ -1,18 +1,58 @@
-"""The ``local`` execution adapter (being built: see the runner issue)."""
+"""The ``local`` execution adapter: runs the compiled steps in this process."""
 
 from __future__ import annotations
 
-from osiris.adapters import ExecutionAdapter
+from typing import TYPE_CHECKING, Any
+
+from osiris.adapters import CollectedArtifacts, ExecResult, ExecutionAdapter, PreparedRun
+from osiris.errors import InvalidInputError, OsirisError
+
+if TYPE_CHECKING:
+    from osiris.runner.context import ExecutionContext
+    from osiris.runner.manifest import Manifest
 
 
 class LocalAdapter(ExecutionAdapter):
+    """Prepare checks everything that can be checked before data moves; execute runs the steps."""
+
     name = "local"
 
-    def prepare(self, manifest, ctx):
-        raise NotImplementedError
+    def prepare(self, manifest: dict[str, Any], ctx: ExecutionContext) -> PreparedRun:
+        from osiris.runner.manifest import load_manifest
 
-    def execute(self, prepared, ctx):
-        raise NotImplementedError
+        plan = load_manifest(ctx.manifest_path)
+        return PreparedRun(manifest=manifest, compiled_dir=ctx.compiled_dir,
+                           extra={"plan": plan, "drivers": check_steps(plan, ctx)})
 
-    def collect(self, prepared, ctx):
-        raise NotImplementedError
+    def execute(self, prepared: PreparedRun, ctx: ExecutionContext) -> ExecResult:
+        from osiris.runner.executor import run_steps
+
+        outcomes = run_steps(prepared.extra["plan"], ctx, prepared.extra["drivers"])
+        failed = [o.error for o in outcomes.values() if o.status == "failed"]
+        return ExecResult(ok=not failed, steps={k: o.as_dict() for k, o in outcomes.items()},
+                          error=failed[0] if failed else None)
+
+    def collect(self, prepared: PreparedRun, ctx: ExecutionContext) -> CollectedArtifacts:
+        root = ctx.artifacts_dir
+        files = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+        return CollectedArtifacts(files=files)
+
+
+def check_steps(plan: Manifest, ctx: ExecutionContext) -> dict[str, type]:
+    """Components installed, drivers importable, connection references resolvable: exit 2 early.
+
+    Returns each step's driver class. Resolving connections here means a missing variable is
+    reported before any data moves; each step resolves again when it starts.
+    """
+    drivers: dict[str, type] = {}
+    for step in plan.steps:
+        try:
+            component = ctx.registry.component(step.component)
+            drivers[step.id] = component.load_driver_class()
+            if step.connection:
+                ctx.resolve_connection(step.connection)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"Step '{step.id}': {exc.message}", hint=exc.hint) from exc
+        except OsirisError as exc:
+            raise OsirisError(f"Step '{step.id}': {exc.message}", hint=exc.hint) from exc
+    return drivers
