@@ -1,0 +1,271 @@
+"""Shared by every filesystem driver: path resolution, globbing, type strings, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from osiris.context import StepContext
+    from osiris.stepdata import StepData
+
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def base_dir(ctx: StepContext) -> Path:
+    """The connection's ``base_dir`` when one is referenced (relative to the pipeline), else the
+    pipeline's directory."""
+    conn_base = (ctx.connection or {}).get("base_dir")
+    if conn_base:
+        return (Path(ctx.base_dir) / os.path.expanduser(str(conn_base))).resolve()
+    return Path(ctx.base_dir)
+
+
+def resolve(ctx: StepContext, path: str) -> Path:
+    return base_dir(ctx) / os.path.expanduser(path)
+
+
+def input_files(step_id: str, ctx: StepContext, path: str) -> list[Path]:
+    """The files an extractor reads: one path, or every match of a glob in sorted order."""
+    target = resolve(ctx, path)
+    if _GLOB_CHARS.search(path):
+        matches = sorted(Path(p) for p in glob.glob(str(target), recursive=True))
+        files = [p for p in matches if p.is_file()]
+        if not files:
+            raise StepError(step_id, f"the pattern '{path}' matches no file under {base_dir(ctx)}.")
+        return files
+    if target.is_dir():
+        raise StepError(
+            step_id, f"{target} is a directory, expected a file (use a glob such as 'dir/*.csv')."
+        )
+    if not target.exists():
+        raise StepError(step_id, f"file {target} does not exist.")
+    return [target]
+
+
+def output_file(step_id: str, ctx: StepContext, path: str, *, create_dirs: bool) -> Path:
+    """The target of a writer, checked before any data is read."""
+    target = resolve(ctx, path)
+    if target.is_dir():
+        raise StepError(step_id, f"{target} is a directory, expected a file path to write.")
+    if not target.parent.exists():
+        if not create_dirs:
+            raise StepError(
+                step_id,
+                f"directory {target.parent} does not exist.",
+                hint="Create it or set create_dirs: true.",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def single_input(step_id: str, inputs: Mapping[str, StepData]) -> pa.RecordBatchReader:
+    """Writers take exactly one upstream output."""
+    if len(inputs) != 1:
+        names = ", ".join(sorted(inputs)) or "none"
+        raise StepError(step_id, f"a writer needs exactly one input, got {len(inputs)} ({names}).")
+    return next(iter(inputs.values())).reader()
+
+
+_TYPE_RE = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\((.*)\)|\[(.*)\])?\s*$", re.IGNORECASE)
+_SIMPLE = {
+    "bool": "bool_",
+    "boolean": "bool_",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "float16": "float16",
+    "float32": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "string": "string",
+    "utf8": "string",
+    "large_string": "large_string",
+    "binary": "binary",
+    "large_binary": "large_binary",
+    "date32": "date32",
+    "date64": "date64",
+    "null": "null",
+}
+
+
+def parse_type(text: str) -> pa.DataType:
+    """An Arrow type from its usual spelling: ``int64``, ``decimal128(12,2)``,
+    ``timestamp[us, tz=UTC]``, ``date32``, ``string``, ``bool``. Raises ValueError."""
+    import pyarrow as pa
+
+    match = _TYPE_RE.match(str(text))
+    if not match:
+        raise ValueError(f"'{text}' is not an Arrow type")
+    name, paren, bracket = match.group(1).lower(), match.group(2), match.group(3)
+    if name in _SIMPLE and paren is None and (bracket is None or name == "date32"):
+        return getattr(pa, _SIMPLE[name])()
+    if name in ("decimal", "decimal128", "decimal256") and paren:
+        precision, _, scale = paren.partition(",")
+        factory = pa.decimal256 if name == "decimal256" else pa.decimal128
+        return factory(int(precision), int(scale or 0))
+    if name in ("timestamp", "time32", "time64", "duration") and bracket:
+        unit, _, rest = bracket.partition(",")
+        unit = unit.strip()
+        if name == "timestamp":
+            tz = rest.strip().removeprefix("tz=").strip() or None
+            return pa.timestamp(unit, tz=tz)
+        return getattr(pa, name)(unit)
+    raise ValueError(f"'{text}' is not an Arrow type")
+
+
+def parse_schema(step_id: str, schema: Mapping[str, str] | None) -> dict[str, pa.DataType]:
+    """The ``schema:`` config (column -> type string) as Arrow types, with a clear error."""
+    types = {}
+    for column, text in (schema or {}).items():
+        try:
+            types[column] = parse_type(text)
+        except (ValueError, TypeError) as exc:
+            raise StepError(
+                step_id,
+                f"schema: column '{column}' has type '{text}', which is not an Arrow type",
+                hint="Use e.g. int64, float64, decimal128(12,2), string, bool, date32,"
+                " timestamp[us], timestamp[us, tz=UTC], binary.",
+            ) from exc
+    return types
+
+
+def first_bad_row(values: pa.Array, target: pa.DataType) -> tuple[int, Any] | None:
+    """The first value of ``values`` that does not cast to ``target`` (0-based), for errors."""
+    import pyarrow as pa
+
+    for index in range(len(values)):
+        scalar = values[index]
+        try:
+            scalar.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return index, scalar.as_py()
+    return None
+
+
+def reorder(reader: pa.RecordBatchReader, names: list[str]) -> pa.RecordBatchReader:
+    """The same stream with columns in ``names`` order."""
+    import pyarrow as pa
+
+    schema = pa.schema([reader.schema.field(n) for n in names])
+    return pa.RecordBatchReader.from_batches(schema, (b.select(names) for b in reader))
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success rename it over the target, on any
+    failure remove it, so the target is either the old file or the complete new one."""
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def counted(
+    batches: Iterator[pa.RecordBatch], on_done: Callable[[int], None]
+) -> Iterator[pa.RecordBatch]:
+    """Pass batches through and report the row count once the stream is exhausted."""
+    rows = 0
+    for batch in batches:
+        rows += batch.num_rows
+        yield batch
+    on_done(rows)
+
+
+def limited(batches: Iterator[pa.RecordBatch], limit: int | None) -> Iterator[pa.RecordBatch]:
+    """Stop after ``limit`` rows (None: no limit)."""
+    if limit is None:
+        yield from batches
+        return
+    left = limit
+    for batch in batches:
+        if left <= 0:
+            return
+        if batch.num_rows > left:
+            batch = batch.slice(0, left)
+        left -= batch.num_rows
+        yield batch
+
+
+def write_with(
+    step_id: str,
+    config: Mapping[str, Any],
+    inputs: Mapping[str, StepData],
+    ctx: StepContext,
+    write: Callable[[Path, pa.RecordBatchReader], int],
+) -> dict:
+    """The writer flow shared by every format: check the target, order columns, write to a
+    temporary file, rename, then report what was committed."""
+    target = output_file(step_id, ctx, config["path"], create_dirs=config.get("create_dirs", True))
+    reader = single_input(step_id, inputs)
+    if config.get("sort_columns", False):
+        reader = reorder(reader, sorted(reader.schema.names))
+    with atomic_file(target) as tmp:
+        rows = write(tmp, reader)
+    ctx.log_metric("rows_written", rows, "rows", path=str(target))
+    ctx.log_metric("bytes_written", target.stat().st_size, "bytes", path=str(target))
+    ctx.log_event("file_written", path=str(target), rows=rows)
+    return {}
+
+
+def read_with(
+    step_id: str,
+    files: list[Path],
+    ctx: StepContext,
+    open_file: Callable[[Path], pa.RecordBatchReader],
+    limit: int | None,
+) -> dict:
+    """The extractor flow shared by every format: open the first file for its schema, then
+    stream every file in order, checking each file's schema against the first."""
+    import pyarrow as pa
+
+    first = open_file(files[0])
+    schema = first.schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for index, path in enumerate(files):
+            reader = first if index == 0 else open_file(path)
+            if not reader.schema.equals(schema):
+                raise StepError(
+                    step_id,
+                    f"{path} has columns {_describe(reader.schema)} but {files[0]} has"
+                    f" {_describe(schema)}; every file matched by the pattern must have the same"
+                    " schema.",
+                    hint="Pin the types with schema: or read the files in separate steps.",
+                )
+            yield from reader
+
+    def done(rows: int) -> None:
+        ctx.log_metric("rows_read", rows, "rows")
+        ctx.log_metric("bytes_read", sum(p.stat().st_size for p in files), "bytes")
+
+    ctx.log_event("files_matched", files=[str(p) for p in files])
+    stream = counted(limited(batches(), limit), done)
+    return {"df": pa.RecordBatchReader.from_batches(schema, stream)}
+
+
+def _describe(schema: pa.Schema) -> str:
+    return "(" + ", ".join(f"{f.name} {f.type}" for f in schema) + ")"

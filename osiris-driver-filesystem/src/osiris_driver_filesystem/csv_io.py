@@ -1,0 +1,290 @@
+"""``filesystem.csv_extractor`` and ``filesystem.csv_writer``: streamed through pyarrow.csv."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+from osiris_driver_filesystem import common, textcodec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from osiris.context import StepContext
+    from osiris.stepdata import StepData
+
+_CONVERSION = re.compile(
+    r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to ([^:]+): invalid value '(.*)'",
+    re.S,
+)
+_PARSE_ROW = re.compile(r"Row #(\d+)")
+_QUOTING = {"minimal": "needed", "all": "all_valid", "none": "none"}
+_BLOCK_SIZE = 4 << 20
+
+
+def _compression(config: Mapping[str, Any]) -> str | None:
+    value = config.get("compression", "infer")
+    return {"infer": "detect", "none": None}.get(value, value)
+
+
+class CsvExtractor:
+    """Streams one CSV file, or every file matched by a glob, as Arrow record batches."""
+
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        files = common.input_files(step_id, ctx, config["path"])
+        pinned = common.parse_schema(step_id, config.get("schema"))
+        reader = _CsvFileReader(step_id, config, pinned)
+        limit = config.get("limit")
+        return common.read_with(step_id, files, ctx, reader.open, limit)
+
+
+class _CsvFileReader:
+    """Opens one CSV file with the step's options; turns pyarrow errors into step errors."""
+
+    def __init__(self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]):
+        import pyarrow as pa
+
+        self.step_id = step_id
+        self.config = config
+        self.pinned = pinned
+        self.first_types: dict[str, pa.DataType] | None = None
+        self.binary = {name for name, type_ in pinned.items() if textcodec.is_binary(type_)}
+        self.column_types = {
+            name: (pa.string() if name in self.binary else type_) for name, type_ in pinned.items()
+        }
+        for name in config.get("parse_dates") or []:
+            self.column_types.setdefault(name, pa.timestamp("us"))
+
+    def _options(self, invalid_rows: list) -> tuple[Any, Any, Any]:
+        import pyarrow.csv as pacsv
+
+        config = self.config
+        header = config.get("header", True)
+        columns = config.get("columns")
+        read = pacsv.ReadOptions(
+            skip_rows=config.get("skip_rows", 0),
+            encoding=config.get("encoding", "utf-8"),
+            block_size=_BLOCK_SIZE,
+            use_threads=False,
+            column_names=None if header else columns,
+            autogenerate_column_names=not header and not columns,
+        )
+
+        def on_invalid(row: Any) -> str:
+            invalid_rows.append(row)
+            return "error"
+
+        parse = pacsv.ParseOptions(
+            delimiter=config.get("delimiter", ","),
+            quote_char=config.get("quotechar", '"'),
+            newlines_in_values=True,
+            invalid_row_handler=on_invalid,
+        )
+        types = dict(self.column_types)
+        if self.first_types:  # later files of a glob follow the first file's inferred types
+            types = {**self.first_types, **types}
+        convert = pacsv.ConvertOptions(
+            column_types=types,
+            null_values=list(config.get("na_values") or [""]),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            include_columns=columns if header and columns else None,
+        )
+        return read, parse, convert
+
+    def open(self, path: Path) -> pa.RecordBatchReader:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        invalid_rows: list = []
+        read, parse, convert = self._options(invalid_rows)
+        try:
+            source = pa.input_stream(str(path), compression=_compression(self.config))
+            reader = pacsv.open_csv(source, read, parse, convert)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+            raise self._error(path, exc, invalid_rows) from exc
+        except LookupError as exc:
+            raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
+        if self.first_types is None:
+            self.first_types = {f.name: f.type for f in reader.schema}
+        schema = reader.schema
+        if self.binary:
+            schema = pa.schema(
+                [f.with_type(self.pinned[f.name]) if f.name in self.binary else f for f in schema]
+            )
+        return pa.RecordBatchReader.from_batches(schema, self._batches(path, reader, invalid_rows))
+
+    def _batches(self, path: Path, reader: Any, invalid_rows: list) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+                raise self._error(path, exc, invalid_rows) from exc
+            if self.binary:
+                batch = self._decode_binary(path, batch, rows)
+            rows += batch.num_rows
+            yield batch
+
+    def _decode_binary(self, path: Path, batch: pa.RecordBatch, offset: int) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        columns = []
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if name in self.binary:
+                try:
+                    column = textcodec.base64_decode(column, self.pinned[name])
+                except ValueError as exc:
+                    row = int(str(exc).split()[1].rstrip(":")) + offset
+                    raise StepError(
+                        self.step_id,
+                        f"{path}: column '{name}', row {row}: the value is not base64"
+                        " (binary columns are base64 text in CSV).",
+                    ) from exc
+            columns.append(column)
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    def _error(self, path: Path, exc: Exception, invalid_rows: list) -> StepError:
+        message = str(exc)
+        if invalid_rows:
+            row = invalid_rows[0]
+            where = f"row {row.number} (the header is row 1)" if row.number else "a row"
+            return StepError(
+                self.step_id,
+                f"{path}: malformed CSV at {where}: expected {row.expected_columns} columns,"
+                f" got {row.actual_columns}.",
+                hint="Check the delimiter and quoting.",
+            )
+        match = _CONVERSION.search(message)
+        if match:
+            return self._conversion_error(path, match)
+        if "UTF8" in message or isinstance(exc, UnicodeDecodeError):
+            return StepError(
+                self.step_id,
+                f"{path} is not valid {self.config.get('encoding', 'utf-8')} text ({message}).",
+                hint="Set encoding: to the file's encoding.",
+            )
+        row = _PARSE_ROW.search(message)
+        where = f" at row {row.group(1)}" if row else ""
+        return StepError(self.step_id, f"{path}: cannot read the CSV{where}: {message}")
+
+    def _conversion_error(self, path: Path, match: re.Match) -> StepError:
+        index, _, type_name, value = match.groups()
+        name = self._column_name(path, int(index))
+        row = self._find_row(path, name, value)
+        where = f"row {row}" if row else "a row"
+        pinned = name in self.pinned
+        hint = (
+            "Fix the data or change the type in schema:."
+            if pinned
+            else f"Pin the column's type with schema: {{{name}: string}} (types are inferred from"
+            " the first block of the file)."
+        )
+        return StepError(
+            self.step_id,
+            f"{path}: column '{name}', {where}: '{value}' is not a valid {type_name}.",
+            hint=hint,
+        )
+
+    def _column_name(self, path: Path, index: int) -> str:
+        names = self._read_strings(path, None, names_only=True)
+        return names[index] if index < len(names) else f"#{index + 1}"
+
+    def _find_row(self, path: Path, name: str, value: str) -> int | None:
+        """The 1-based data row holding ``value`` in column ``name`` (only on the error path)."""
+        offset = 0
+        for batch in self._read_strings(path, name):
+            for index, item in enumerate(batch.column(0).to_pylist()):
+                if item == value:
+                    return offset + index + 1
+            offset += batch.num_rows
+        return None
+
+    def _read_strings(self, path: Path, name: str | None, *, names_only: bool = False) -> Any:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        read, parse, _ = self._options([])
+        convert = pacsv.ConvertOptions(
+            column_types={name: pa.string()} if name else {},
+            include_columns=[name] if name else None,
+            strings_can_be_null=True,
+        )
+        source = pa.input_stream(str(path), compression=_compression(self.config))
+        if names_only:
+            return pacsv.open_csv(source, read, parse).schema.names
+        return pacsv.open_csv(source, read, parse, convert)
+
+
+class CsvWriter:
+    """Writes its input to one CSV file, atomically and byte-for-byte deterministic."""
+
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        def write(tmp: Path, reader: pa.RecordBatchReader) -> int:
+            return _write_csv(step_id, config, tmp, reader)
+
+        return common.write_with(step_id, config, inputs, ctx, write)
+
+
+def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(
+        include_header=config.get("header", True),
+        delimiter=config.get("delimiter", ","),
+        quoting_style=_QUOTING[config.get("quoting", "minimal")],
+        eol="\r\n" if config.get("newline", "lf") == "crlf" else "\n",
+    )
+    compression = config.get("compression", "none")
+    encoding = config.get("encoding", "utf-8").lower().replace("_", "-")
+    rows = 0
+    with pa.OSFile(str(tmp), "wb") as sink:
+        stream: Any = sink
+        if compression != "none":
+            stream = pa.CompressedOutputStream(sink, compression)
+        if encoding not in ("utf-8", "utf8"):
+            stream = pa.PythonFile(textcodec.Transcoder(stream, encoding), mode="w")
+        try:
+            writer = pacsv.CSVWriter(
+                stream, textcodec.text_schema(reader.schema), write_options=options
+            )
+            for batch in reader:
+                writer.write_batch(textcodec.to_text_batch(batch))
+                rows += batch.num_rows
+            writer.close()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise StepError(
+                step_id, f"cannot write CSV: {exc}", hint="Use parquet_writer for nested types."
+            ) from exc
+        except UnicodeEncodeError as exc:
+            raise StepError(
+                step_id,
+                f"a value cannot be written in encoding {encoding}: {exc.object[exc.start : exc.end]!r}.",
+                hint="Use encoding: utf-8.",
+            ) from exc
+        finally:
+            if stream is not sink:
+                stream.close()
+    return rows

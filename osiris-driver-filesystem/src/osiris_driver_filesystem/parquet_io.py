@@ -1,0 +1,141 @@
+"""``filesystem.parquet_extractor`` and ``filesystem.parquet_writer``: row groups streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+from osiris_driver_filesystem import common
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from osiris.context import StepContext
+    from osiris.stepdata import StepData
+
+_BATCH_ROWS = 65_536
+_ROW_GROUP_ROWS = 262_144
+
+
+class ParquetExtractor:
+    """Streams one Parquet file, or every file matched by a glob, batch by batch."""
+
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        files = common.input_files(step_id, ctx, config["path"])
+        pinned = common.parse_schema(step_id, config.get("schema"))
+
+        def open_file(path: Path) -> pa.RecordBatchReader:
+            return _open_parquet(step_id, config, pinned, path)
+
+        return common.read_with(step_id, files, ctx, open_file, config.get("limit"))
+
+
+def _open_parquet(
+    step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType], path: Path
+) -> pa.RecordBatchReader:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(str(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StepError(step_id, f"{path} is not a readable Parquet file ({exc}).") from exc
+    columns = config.get("columns")
+    schema = parquet.schema_arrow
+    missing = [c for c in (columns or []) + list(pinned) if schema.get_field_index(c) < 0]
+    if missing:
+        raise StepError(
+            step_id,
+            f"{path} has no column '{missing[0]}' (it has: {', '.join(schema.names)}).",
+        )
+    if columns:
+        schema = pa.schema([schema.field(c) for c in columns])
+    target = pa.schema([f.with_type(pinned.get(f.name, f.type)) for f in schema])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 0
+        for batch in parquet.iter_batches(
+            batch_size=config.get("batch_size", _BATCH_ROWS), columns=columns
+        ):
+            if pinned:
+                batch = _cast(step_id, path, batch, target, offset)
+            offset += batch.num_rows
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def _cast(
+    step_id: str, path: Path, batch: pa.RecordBatch, target: pa.Schema, offset: int
+) -> pa.RecordBatch:
+    """Cast to the pinned types; a value that does not fit names its column and row."""
+    import pyarrow as pa
+
+    arrays = []
+    for field, column in zip(target, batch.columns, strict=True):
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                bad = common.first_bad_row(column, field.type)
+                where = f"row {offset + bad[0] + 1} ('{bad[1]}')" if bad else "a row"
+                raise StepError(
+                    step_id,
+                    f"{path}: column '{field.name}', {where} does not fit the schema type"
+                    f" {field.type} (the file has {column.type}).",
+                ) from exc
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+class ParquetWriter:
+    """Writes its input to one Parquet file, row group by row group, atomically."""
+
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        def write(tmp: Path, reader: pa.RecordBatchReader) -> int:
+            return _write_parquet(step_id, config, tmp, reader)
+
+        return common.write_with(step_id, config, inputs, ctx, write)
+
+
+def _write_parquet(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
+    """Buffer batches up to ``row_group_size`` rows so small upstream batches do not make tiny
+    row groups; memory stays bounded by one row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    group_rows = config.get("row_group_size", _ROW_GROUP_ROWS)
+    compression = config.get("compression", "snappy")
+    rows = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    try:
+        with pq.ParquetWriter(str(tmp), reader.schema, compression=compression) as writer:
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                rows += batch.num_rows
+                if pending_rows >= group_rows:
+                    writer.write_table(pa.Table.from_batches(pending, reader.schema), group_rows)
+                    pending, pending_rows = [], 0
+            if pending or rows == 0:
+                writer.write_table(pa.Table.from_batches(pending, reader.schema), group_rows)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StepError(step_id, f"cannot write Parquet: {exc}") from exc
+    return rows

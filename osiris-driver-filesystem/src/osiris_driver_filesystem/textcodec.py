@@ -1,0 +1,113 @@
+"""How Arrow values become text in CSV and JSON, and back: exact, documented, reversible.
+
+Decimals are written as their exact digits (never through float), dates as ``YYYY-MM-DD``,
+timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` (tz-aware ones with a ``+hhmm`` offset, normalised to
+the column's zone), binary values as base64. Reading applies the reverse for pinned types.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import io
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def is_binary(type_: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return (
+        pa.types.is_binary(type_)
+        or pa.types.is_large_binary(type_)
+        or (pa.types.is_fixed_size_binary(type_))
+    )
+
+
+def base64_encode(array: pa.Array) -> pa.Array:
+    """Binary values as base64 text (nulls stay null)."""
+    import pyarrow as pa
+
+    return pa.array(
+        [None if v is None else base64.b64encode(v).decode("ascii") for v in array.to_pylist()],
+        pa.string(),
+    )
+
+
+def base64_decode(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Base64 text back to binary; raises ValueError naming the 0-based row of a bad value."""
+    import pyarrow as pa
+
+    out: list[bytes | None] = []
+    for index, value in enumerate(array.to_pylist()):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(base64.b64decode(value, validate=True))
+        except ValueError as exc:
+            raise ValueError(f"row {index + 1}: '{value[:40]}' is not base64") from exc
+    return pa.array(out, target)
+
+
+def to_text_batch(batch: pa.RecordBatch, *, json: bool = False) -> pa.RecordBatch:
+    """Cast the columns that text formats cannot hold natively to their text form.
+
+    For CSV only binary needs help (pyarrow writes the rest exactly); for JSON every
+    non-JSON scalar (decimal, date, time, timestamp, duration, binary) becomes a string.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    changed = False
+    for column in batch.columns:
+        type_ = column.type
+        if is_binary(type_):
+            column, changed = base64_encode(column), True
+        elif json and (pa.types.is_decimal(type_) or pa.types.is_temporal(type_)):
+            column, changed = pc.cast(column, pa.string()), True
+        columns.append(column)
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def text_schema(schema: pa.Schema, *, json: bool = False) -> pa.Schema:
+    """The schema of ``to_text_batch`` output."""
+    import pyarrow as pa
+
+    fields = []
+    for field in schema:
+        if is_binary(field.type) or (
+            json and (pa.types.is_decimal(field.type) or pa.types.is_temporal(field.type))
+        ):
+            field = field.with_type(pa.string())
+        fields.append(field)
+    return pa.schema(fields)
+
+
+class Transcoder(io.RawIOBase):
+    """A writable file that receives UTF-8 bytes and passes them on in another encoding."""
+
+    def __init__(self, sink: Any, encoding: str) -> None:
+        self._sink = sink
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._encoding = encoding
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        text = self._decoder.decode(bytes(data))
+        self._sink.write(text.encode(self._encoding))
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            tail = self._decoder.decode(b"", final=True)
+            if tail:
+                self._sink.write(tail.encode(self._encoding))
+        super().close()
