@@ -44,8 +44,12 @@ class StepOutcome:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "rows": self.rows, "duration_ms": self.duration_ms,
-                "error": self.error}
+        return {
+            "status": self.status,
+            "rows": self.rows,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+        }
 
 
 def input_name(step_id: str) -> str:
@@ -58,8 +62,9 @@ def run_steps(
 ) -> dict[str, StepOutcome]:
     """Run every step of ``manifest``; return each step's outcome in manifest order."""
     if drivers is None:
-        drivers = {s.id: ctx.registry.component(s.component).load_driver_class()
-                   for s in manifest.steps}
+        drivers = {
+            s.id: ctx.registry.component(s.component).load_driver_class() for s in manifest.steps
+        }
     run = _Run(manifest, ctx, drivers)
     try:
         run.execute()
@@ -97,8 +102,9 @@ class _Run:
 
     # -- scheduling (main thread) ------------------------------------------------------------------
     def execute(self) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, self.ctx.max_workers),
-                                thread_name_prefix="osiris-step") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.ctx.max_workers), thread_name_prefix="osiris-step"
+        ) as pool:
             self._schedule(pool)
             while not all(o.status in TERMINAL for o in self.outcomes.values()):
                 self._wake.get()
@@ -123,7 +129,9 @@ class _Run:
         try:
             self.ctx.event("step_start", step_id=step.id, component=step.component, mode=step.mode)
             result = self.drivers[step.id]().run(
-                step_id=step.id, config=dict(step.config), inputs=self._inputs(step),
+                step_id=step.id,
+                config=dict(step.config),
+                inputs=self._inputs(step),
                 ctx=self._step_context(step),
             )
             df = (result or {}).get("df") if isinstance(result, Mapping) else None
@@ -133,7 +141,9 @@ class _Run:
                 self._complete(step.id, None, "none")
                 return
             self._hand_on(step, as_reader(df))
-        except BaseException as exc:  # a driver's failure is the step's outcome, not the run's crash
+        except (
+            BaseException
+        ) as exc:  # a driver's failure is the step's outcome, not the run's crash
             self._fail_or_skip(step, exc)
 
     def _hand_on(self, step: StepSpec, reader: pa.RecordBatchReader) -> None:
@@ -177,21 +187,30 @@ class _Run:
             self.ctx.event("connection_resolve_start", step_id=step.id, connection=step.connection)
             resolved = self.ctx.resolve_connection(step.connection)
             connection = dict(resolved.values)
-            self.ctx.event("connection_resolve_complete", step_id=step.id,
-                           connection=step.connection, family=resolved.family,
-                           alias=resolved.alias)
+            self.ctx.event(
+                "connection_resolve_complete",
+                step_id=step.id,
+                connection=step.connection,
+                family=resolved.family,
+                alias=resolved.alias,
+            )
         artifacts = self.ctx.artifacts_dir / step.id
         artifacts.mkdir(parents=True, exist_ok=True)
         return StepContext(
-            step_id=step.id, artifacts_dir=artifacts, base_dir=self.manifest.base_dir,
-            connection=connection, connection_ref=step.connection,
+            step_id=step.id,
+            artifacts_dir=artifacts,
+            base_dir=self.manifest.base_dir,
+            connection=connection,
+            connection_ref=step.connection,
             event_sink=lambda name, fields: self.ctx.event(name, **fields),
             metric_sink=lambda name, value, unit, tags: self._driver_metric(
-                step.id, name, value, unit, tags),
+                step.id, name, value, unit, tags
+            ),
         )
 
-    def _driver_metric(self, step_id: str, name: str, value: float, unit: str | None,
-                       tags: dict[str, Any]) -> None:
+    def _driver_metric(
+        self, step_id: str, name: str, value: float, unit: str | None, tags: dict[str, Any]
+    ) -> None:
         if name in ROW_METRICS:
             with self.lock:
                 counters = self.counters[step_id]
@@ -219,8 +238,14 @@ class _Run:
         if rows is not None and output != "none":
             self.ctx.metric("rows_out", rows, "rows", step_id=step_id)
         self.ctx.metric("step_duration_ms", outcome.duration_ms, "ms", step_id=step_id)
-        self.ctx.event("step_complete", step_id=step_id, rows=rows,
-                       duration_ms=outcome.duration_ms, output=output, **extra)
+        self.ctx.event(
+            "step_complete",
+            step_id=step_id,
+            rows=rows,
+            duration_ms=outcome.duration_ms,
+            output=output,
+            **extra,
+        )
         self._wake.put(None)
 
     def _fail_or_skip(self, step: StepSpec, exc: BaseException) -> None:
@@ -243,8 +268,9 @@ class _Run:
             outcome.duration_ms = self._elapsed(step_id)
         self.ctx.session.log_exception(message, exc)
         self.ctx.metric("step_duration_ms", outcome.duration_ms, "ms", step_id=step_id)
-        self.ctx.event("step_error", step_id=step_id, error=message,
-                       duration_ms=outcome.duration_ms)
+        self.ctx.event(
+            "step_error", step_id=step_id, error=message, duration_ms=outcome.duration_ms
+        )
         self._wake.put(None)
 
     def _skip(self, step: StepSpec, reason: str) -> None:

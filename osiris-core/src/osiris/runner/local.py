@@ -21,16 +21,22 @@ class LocalAdapter(ExecutionAdapter):
         from osiris.runner.manifest import load_manifest
 
         plan = load_manifest(ctx.manifest_path)
-        return PreparedRun(manifest=manifest, compiled_dir=ctx.compiled_dir,
-                           extra={"plan": plan, "drivers": check_steps(plan, ctx)})
+        return PreparedRun(
+            manifest=manifest,
+            compiled_dir=ctx.compiled_dir,
+            extra={"plan": plan, "drivers": check_steps(plan, ctx)},
+        )
 
     def execute(self, prepared: PreparedRun, ctx: ExecutionContext) -> ExecResult:
         from osiris.runner.executor import run_steps
 
         outcomes = run_steps(prepared.extra["plan"], ctx, prepared.extra["drivers"])
         failed = [o.error for o in outcomes.values() if o.status == "failed"]
-        return ExecResult(ok=not failed, steps={k: o.as_dict() for k, o in outcomes.items()},
-                          error=failed[0] if failed else None)
+        return ExecResult(
+            ok=not failed,
+            steps={k: o.as_dict() for k, o in outcomes.items()},
+            error=failed[0] if failed else None,
+        )
 
     def collect(self, prepared: PreparedRun, ctx: ExecutionContext) -> CollectedArtifacts:
         root = ctx.artifacts_dir

@@ -54,8 +54,9 @@ def load_manifest(path: Path) -> Manifest:
     if path.is_dir():
         path = path / "manifest.yaml"
     if not path.is_file():
-        raise InvalidInputError(f"No compiled manifest at {path}.",
-                                hint="Compile first with `osiris compile PIPELINE`.")
+        raise InvalidInputError(
+            f"No compiled manifest at {path}.", hint="Compile first with `osiris compile PIPELINE`."
+        )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -68,8 +69,9 @@ def load_manifest(path: Path) -> Manifest:
     base_dir = (compiled_dir / source).resolve().parent if source else compiled_dir.resolve()
     steps = tuple(_step(entry, i, compiled_dir, path) for i, entry in enumerate(raw["steps"]))
     _check_graph(steps, path)
-    return Manifest(pipeline.get("name") or path.parent.name, path, compiled_dir, base_dir,
-                    steps, raw)
+    return Manifest(
+        pipeline.get("name") or path.parent.name, path, compiled_dir, base_dir, steps, raw
+    )
 
 
 def _step(entry: Any, index: int, compiled_dir: Path, path: Path) -> StepSpec:
@@ -80,10 +82,13 @@ def _step(entry: Any, index: int, compiled_dir: Path, path: Path) -> StepSpec:
     try:
         config = json.loads(cfg_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InvalidInputError(f"Step '{step_id}': its config {cfg_file} is missing.",
-                                hint="Recompile the pipeline.") from None
+        raise InvalidInputError(
+            f"Step '{step_id}': its config {cfg_file} is missing.", hint="Recompile the pipeline."
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"Step '{step_id}': {cfg_file} is not valid JSON ({exc}).") from None
+        raise InvalidInputError(
+            f"Step '{step_id}': {cfg_file} is not valid JSON ({exc})."
+        ) from None
     connection = entry.get("connection") or config.get("connection")
     return StepSpec(
         id=step_id,

@@ -28,13 +28,21 @@ class RunResult:
     duration_ms: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "exit_code": self.exit_code, "session": self.session_id,
-                "session_dir": str(self.session_dir), "pipeline": self.pipeline,
-                "steps": self.steps, "error": self.error, "duration_ms": self.duration_ms}
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "session": self.session_id,
+            "session_dir": str(self.session_dir),
+            "pipeline": self.pipeline,
+            "steps": self.steps,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+        }
 
 
-def open_session(logs_dir: Path | str | None = None, *, source: str | None = None,
-                 adapter: str = "local") -> Session:
+def open_session(
+    logs_dir: Path | str | None = None, *, source: str | None = None, adapter: str = "local"
+) -> Session:
     """Open ``logs/<session_id>/`` and write ``run_start``."""
     from osiris.session import Session, resolve_logs_dir
 
@@ -69,22 +77,33 @@ def run_in_session(
 
             registry = build_registry()
         ctx = ExecutionContext(
-            session=session, registry=registry, run_dir=session.dir,
-            artifacts_dir=session.artifacts_dir, manifest_path=manifest.path,
-            masker=session.masker, max_workers=max_workers or default_max_workers(),
-            connections_path=connections_path, adapter=adapter,
+            session=session,
+            registry=registry,
+            run_dir=session.dir,
+            artifacts_dir=session.artifacts_dir,
+            manifest_path=manifest.path,
+            masker=session.masker,
+            max_workers=max_workers or default_max_workers(),
+            connections_path=connections_path,
+            adapter=adapter,
         )
         provided = registry.adapters.get(adapter)
         adapter_obj = registry.adapter(adapter)()
-        session.event("adapter_selected", adapter=adapter, pipeline=manifest.name,
-                      distribution=provided.distribution if provided else None,
-                      max_workers=ctx.max_workers)
+        session.event(
+            "adapter_selected",
+            adapter=adapter,
+            pipeline=manifest.name,
+            distribution=provided.distribution if provided else None,
+            max_workers=ctx.max_workers,
+        )
         session.event("adapter_prepare_start", adapter=adapter, steps=len(manifest.steps))
         raw = yaml.safe_load(manifest.path.read_text(encoding="utf-8"))
         prepared = adapter_obj.prepare(raw, ctx)
         session.event("adapter_prepare_complete", adapter=adapter)
-        steps = {s.id: {"status": "pending", "rows": None, "duration_ms": None, "error": None}
-                 for s in manifest.steps}
+        steps = {
+            s.id: {"status": "pending", "rows": None, "duration_ms": None, "error": None}
+            for s in manifest.steps
+        }
         result = adapter_obj.execute(prepared, ctx)
         steps.update(result.steps)
         counts = _counts(steps)
@@ -97,39 +116,62 @@ def run_in_session(
         return fail_session(session, exc, steps=steps)
     except Exception as exc:
         session.log_exception("run crashed", exc)
-        return fail_session(session, OsirisError(f"Unexpected {type(exc).__name__}: {exc}."),
-                            steps=steps)
+        return fail_session(
+            session, OsirisError(f"Unexpected {type(exc).__name__}: {exc}."), steps=steps
+        )
 
 
 def fail_session(session: Session, exc: OsirisError, *, steps: dict | None = None) -> RunResult:
     """End a session that could not run (bad input) or crashed: run_error, status ok false."""
     if exc.__traceback__ is not None:
         session.log_exception(str(exc), exc)
-    return finish_session(session, ok=False, steps=steps or {}, error=str(exc),
-                          exit_code=exc.exit_code)
+    return finish_session(
+        session, ok=False, steps=steps or {}, error=str(exc), exit_code=exc.exit_code
+    )
 
 
-def finish_session(session: Session, *, ok: bool, steps: dict[str, dict[str, Any]],
-                   error: str | None, exit_code: int) -> RunResult:
+def finish_session(
+    session: Session,
+    *,
+    ok: bool,
+    steps: dict[str, dict[str, Any]],
+    error: str | None,
+    exit_code: int,
+) -> RunResult:
     duration_ms = int((time.perf_counter() - session.clock) * 1000)
     session.metric("total_duration_ms", duration_ms, "ms")
     if ok:
         session.event("run_complete", ok=True, duration_ms=duration_ms, **_counts(steps))
     else:
-        session.event("run_error", ok=False, error=error, duration_ms=duration_ms,
-                      exit_code=exit_code, **_counts(steps))
+        session.event(
+            "run_error",
+            ok=False,
+            error=error,
+            duration_ms=duration_ms,
+            exit_code=exit_code,
+            **_counts(steps),
+        )
     status = session.write_status(ok=ok, steps=steps, error=error)
     session.close()
-    return RunResult(ok=ok, exit_code=0 if ok else exit_code, session_id=session.id,
-                     session_dir=session.dir, pipeline=session.pipeline, steps=status["steps"],
-                     error=status["error"], duration_ms=duration_ms)
+    return RunResult(
+        ok=ok,
+        exit_code=0 if ok else exit_code,
+        session_id=session.id,
+        session_dir=session.dir,
+        pipeline=session.pipeline,
+        steps=status["steps"],
+        error=status["error"],
+        duration_ms=duration_ms,
+    )
 
 
-def run_manifest(manifest_path: Path, *, logs_dir: Path | str | None = None,
-                 **options: Any) -> RunResult:
+def run_manifest(
+    manifest_path: Path, *, logs_dir: Path | str | None = None, **options: Any
+) -> RunResult:
     """Open a session and run an already compiled pipeline (library entry point)."""
-    session = open_session(logs_dir, source=str(manifest_path),
-                           adapter=options.get("adapter", "local"))
+    session = open_session(
+        logs_dir, source=str(manifest_path), adapter=options.get("adapter", "local")
+    )
     return run_in_session(session, Path(manifest_path), **options)
 
 

@@ -75,8 +75,12 @@ class Session:
     def log_exception(self, message: str, exc: BaseException) -> None:
         """Record a traceback in osiris.log only (never in events or on the console)."""
         tb = "".join(traceback.format_exception(exc))
-        record = {"ts": utc_now_iso(), "event": self.mask(message), "level": "error",
-                  "traceback": self.mask(tb)}
+        record = {
+            "ts": utc_now_iso(),
+            "event": self.mask(message),
+            "level": "error",
+            "traceback": self.mask(tb),
+        }
         with self._lock:
             self._text.msg(**record)
 
@@ -140,8 +144,11 @@ def _logger(handle: Any, render: Callable) -> Any:
 
 def _render_json(_logger: Any, _method: str, event_dict: dict[str, Any]) -> str:
     """One JSON line, ``ts``, ``session`` and the name first (structlog appends ``event`` last)."""
-    head = {key: event_dict.pop(key) for key in ("ts", "session", "event", "metric")
-            if key in event_dict}
+    head = {
+        key: event_dict.pop(key)
+        for key in ("ts", "session", "event", "metric")
+        if key in event_dict
+    }
     return json.dumps({**head, **event_dict}, default=str, ensure_ascii=False)
 
 
@@ -151,8 +158,9 @@ def _render_text(_logger: Any, _method: str, event_dict: dict[str, Any]) -> str:
     tb = event_dict.pop("traceback", None)
     head = f"{event_dict.pop('ts')} {level:5} {event_dict.pop('event', '')}"
     event_dict.pop("session", None)
-    pairs = " ".join(f"{k}={json.dumps(v, default=str, ensure_ascii=False)}"
-                     for k, v in event_dict.items())
+    pairs = " ".join(
+        f"{k}={json.dumps(v, default=str, ensure_ascii=False)}" for k, v in event_dict.items()
+    )
     line = f"{head} {pairs}".rstrip()
     return f"{line}\n{tb.rstrip()}" if tb else line
 

@@ -87,7 +87,10 @@ def find_session(logs_dir: Path, ref: str) -> SessionInfo:
 
 
 def select_for_gc(
-    sessions: list[SessionInfo], *, keep: int | None, older_than_days: float | None,
+    sessions: list[SessionInfo],
+    *,
+    keep: int | None,
+    older_than_days: float | None,
     now: datetime | None = None,
 ) -> list[SessionInfo]:
     """The sessions ``logs gc`` removes: all but the newest ``keep``, or those older than N days."""
