@@ -245,3 +245,19 @@ def test_list_masks_flags_missing_and_never_raises(tmp_path, conn_registry):
     main = next(e for e in loaded_ok.list(conn_registry) if e.alias == "main")
     assert main.ok and main.values["password"] == "***"
     assert SECRET not in str(main.to_json())
+
+
+def test_list_reports_bad_syntax_and_bad_family_schema(tmp_path):
+    class BadSchema(support.MemFamily):
+        schema = {"type": "no-such-type"}
+
+    registry = support.make_registry(BadSchema())
+    text = "memdb:\n  a: {host: '${OPEN', user: u}\n  b: {host: h, user: u}\n"
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    listing = {entry.alias: entry for entry in loaded.list(registry)}
+    assert listing["a"].problems == [
+        "Connection '@memdb.a' field 'host': '${OPEN' has no closing '}'."
+    ]
+    assert "invalid connection schema" in listing["b"].problems[0]
+    with pytest.raises(InvalidInputError, match="invalid connection schema"):
+        loaded.resolve("@memdb.b", registry)

@@ -191,3 +191,33 @@ def test_family_failures_are_one_sentence(tmp_path):
         resolved = load_connections(path, cwd=tmp_path, env={}).resolve("@memdb", registry)
         with pytest.raises(OsirisError, match=expected):
             discovery.discover(resolved, registry, base_dir=tmp_path)
+
+
+def test_sample_data_is_masked_by_value_not_by_field_name(tmp_path):
+    class KeyFamily(support.MemFamily):
+        secret_fields = ("password", "key")
+
+        def discover(self, connection, *, tables=None, samples=5):
+            columns = [
+                {"name": "id", "type": "int", "key": "PRI"},
+                {"name": "password", "type": "text", "key": ""},
+            ]
+            rows = [{"id": 1, "password": "$2b$hash-of-user"}, {"id": 2, "password": SECRET}]
+            return {"tables": [{"name": "users", "columns": columns, "samples": rows}]}
+
+    registry = support.make_registry(KeyFamily())
+    loaded = load_connections(
+        support.write(
+            tmp_path / "c.yaml", "memdb:\n  default: {host: h, user: u, password: '${PW}'}\n"
+        ),
+        cwd=tmp_path,
+        env={"PW": SECRET},
+    )
+    found = discovery.discover(loaded.resolve("@memdb", registry), registry, base_dir=tmp_path)
+    table = found.result["tables"][0]
+    assert table["columns"][0]["key"] == "PRI"
+    assert table["samples"] == [
+        {"id": 1, "password": "$2b$hash-of-user"},
+        {"id": 2, "password": "***"},
+    ]
+    assert SECRET not in found.path.read_text(encoding="utf-8")

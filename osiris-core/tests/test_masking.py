@@ -68,6 +68,16 @@ def test_mask_obj_masks_secret_fields_by_name_and_values_everywhere():
     }
 
 
+def test_mask_values_ignores_field_names():
+    masker = Masker(["hunter22"], ["key", "password"])
+    data = {"key": "PRI", "password": "bcrypt-hash", "note": ["hunter22 here"]}
+    assert masker.mask_values(data) == {
+        "key": "PRI",
+        "password": "bcrypt-hash",
+        "note": ["*** here"],
+    }
+
+
 def test_short_values_and_non_strings_are_not_registered():
     masker = Masker(["ab", None, True, 12345])
     assert masker.mask("ab 12345 True") == "ab *** True"

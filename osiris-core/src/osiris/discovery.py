@@ -4,8 +4,9 @@ Discovery can take seconds on a large database, and an LLM agent asks for it oft
 are cached in ``./.osiris/discovery/<family>/<alias>-<key>.json``. The key is a fingerprint of
 the connection WITHOUT its secrets, of the options and of the family's distribution and version:
 a change of any of them is a new key, so a stale entry is never read. Rotating a password keeps
-the cache. Cached files hold no secret: the connection's secret values and fields are masked in
-the result before it is written.
+the cache. Cached files hold no secret: the connection's secret values are masked in the result
+before it is written. Masking there is by value only: in sample rows a column called ``key`` or
+``password`` is data, not one of the connection's fields.
 """
 
 from __future__ import annotations
@@ -135,10 +136,8 @@ def discover(
             f"The '{connection.family}' family returned {type(raw).__name__} from discover();"
             " expected a mapping with 'tables'."
         )
-    masker = Masker(connection.secret_values, secret_fields)
-    result = process_masker.mask_obj(
-        masker.mask_obj(json.loads(json.dumps(raw, default=_jsonable)))
-    )
+    plain = json.loads(json.dumps(raw, default=_jsonable))
+    result = process_masker.mask_values(Masker(connection.secret_values).mask_values(plain))
     discovered_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_cache(folder, path, connection.alias, key, discovered_at, result)
     return Discovery(

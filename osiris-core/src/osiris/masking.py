@@ -95,6 +95,20 @@ class Masker:
             return self.mask(obj)
         return obj
 
+    def mask_values(self, obj: Any) -> Any:
+        """Mask every string of a JSON-like structure by value only, never by field name.
+
+        For data such as discovery samples, where a column named ``key`` or ``password`` is
+        data, not a secret, while the connection's own secret values must still disappear.
+        """
+        if isinstance(obj, dict):
+            return {key: self.mask_values(value) for key, value in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.mask_values(item) for item in obj]
+        if isinstance(obj, str):
+            return self.mask(obj)
+        return obj
+
     def _is_secret_field(self, key: Any, value: Any) -> bool:
         return isinstance(key, str) and key.lower() in self._fields and value not in (None, "")
 

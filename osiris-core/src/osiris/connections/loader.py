@@ -411,6 +411,10 @@ def _schema_problems(
     validator_cls = jsonschema.validators.validator_for(
         schema, default=jsonschema.Draft202012Validator
     )
+    try:
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return [f"The family of '{ref}' declares an invalid connection schema: {exc.message}."]
     errors = sorted(validator_cls(schema).iter_errors(values), key=lambda e: list(e.path))
     masker = Masker(secrets, secret_fields)
     secret_names = {name.lower() for name in secret_fields}
