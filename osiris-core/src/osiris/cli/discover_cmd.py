@@ -57,6 +57,11 @@ def render(found: Any) -> str:
     """The discovery as text: one block per table with its columns and samples."""
     source = "cache" if found.cached else "live"
     lines = [f"{found.ref}  ({source}, discovered {found.discovered_at})"]
+    lines.extend(
+        f"{key}: {value}"
+        for key, value in found.result.items()
+        if key != "tables" and isinstance(value, str | int | float)
+    )
     tables = found.result.get("tables") or []
     if not tables:
         lines.append("No tables found.")
