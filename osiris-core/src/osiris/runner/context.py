@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from osiris.masking import Masker
+from osiris.masking import Masker, process_masker
 
 if TYPE_CHECKING:
     from osiris.registry import Registry
@@ -50,6 +50,10 @@ class ExecutionContext:
     @property
     def compiled_dir(self) -> Path:
         return self.manifest_path.parent
+
+    def mask(self, value: Any) -> Any:
+        """This run's secrets and every secret resolved in the process become ``***``."""
+        return process_masker.mask_obj(self.masker.mask_obj(value))
 
     def event(self, name: str, **fields: Any) -> None:
         self.session.event(name, **fields)

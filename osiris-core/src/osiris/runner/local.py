@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osiris.adapters import CollectedArtifacts, ExecResult, ExecutionAdapter, PreparedRun
@@ -40,8 +41,24 @@ class LocalAdapter(ExecutionAdapter):
 
     def collect(self, prepared: PreparedRun, ctx: ExecutionContext) -> CollectedArtifacts:
         root = ctx.artifacts_dir
-        files = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
-        return CollectedArtifacts(files=files)
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            mask_text_file(path, ctx)
+        return CollectedArtifacts(files=[p.relative_to(root) for p in files])
+
+
+def mask_text_file(path: Path, ctx: ExecutionContext) -> None:
+    """Drivers write artifacts directly; text ones are masked here so no secret stays on disk.
+
+    Binary files (Parquet, Arrow) are left as they are: masking bytes would corrupt them.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return
+    masked = ctx.mask(text)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
 
 
 def check_steps(plan: Manifest, ctx: ExecutionContext) -> dict[str, type]:

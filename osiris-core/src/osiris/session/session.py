@@ -93,8 +93,6 @@ class Session:
 
     def copy_compiled(self, compiled_dir: Path, manifest_path: Path) -> None:
         """Keep the manifest and cfg next to the logs so a session explains itself."""
-        if manifest_path.parent.resolve() == self.dir.joinpath("compiled").resolve():
-            return  # compiled into the session already
         self.write_text("manifest.yaml", manifest_path.read_text(encoding="utf-8"))
         cfg_dir = compiled_dir / "cfg"
         if cfg_dir.is_dir():
