@@ -16,10 +16,8 @@ if TYPE_CHECKING:
     from osiris.context import StepContext
     from osiris.stepdata import StepData
 
-_CONVERSION = re.compile(
-    r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to ([^:]+): invalid value '(.*)'",
-    re.S,
-)
+_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(.*)", re.S)
+_BAD_VALUE = re.compile(r"invalid value '(.*)'$|The string '(.*)' is not a valid", re.S)
 _PARSE_ROW = re.compile(r"Row #(\d+)")
 _QUOTING = {"minimal": "needed", "all": "all_valid", "none": "none"}
 _BLOCK_SIZE = 4 << 20
@@ -117,6 +115,15 @@ class _CsvFileReader:
             raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
         if self.first_types is None:
             self.first_types = {f.name: f.type for f in reader.schema}
+        for field in reader.schema:
+            if textcodec.is_binary(field.type) and field.name not in self.binary:
+                raise StepError(
+                    self.step_id,
+                    f"{path}: column '{field.name}' is not valid"
+                    f" {self.config.get('encoding', 'utf-8')} text.",
+                    hint="Set encoding: to the file's encoding (binary columns need"
+                    " schema: {col: binary} and base64 text).",
+                )
         schema = reader.schema
         if self.binary:
             schema = pa.schema(
@@ -183,10 +190,14 @@ class _CsvFileReader:
         return StepError(self.step_id, f"{path}: cannot read the CSV{where}: {message}")
 
     def _conversion_error(self, path: Path, match: re.Match) -> StepError:
-        index, _, type_name, value = match.groups()
+        index, detail = match.groups()
         name = self._column_name(path, int(index))
-        row = self._find_row(path, name, value)
+        bad = _BAD_VALUE.search(detail)
+        value = next((g for g in bad.groups() if g is not None), "") if bad else ""
+        row = self._find_row(path, name, value) if bad else None
         where = f"row {row}" if row else "a row"
+        type_ = self.column_types.get(name) or (self.first_types or {}).get(name)
+        type_name = str(type_) if type_ is not None else "value of the column's type"
         pinned = name in self.pinned
         hint = (
             "Fix the data or change the type in schema:."
@@ -255,6 +266,7 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
         include_header=config.get("header", True),
         delimiter=config.get("delimiter", ","),
         quoting_style=_QUOTING[config.get("quoting", "minimal")],
+        quoting_header="none" if config.get("quoting") == "none" else "needed",
         eol="\r\n" if config.get("newline", "lf") == "crlf" else "\n",
     )
     compression = config.get("compression", "none")

@@ -200,6 +200,8 @@ def _open_json(
             parse_options=parse,
         )
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError) as exc:
+        if "Empty JSON stream" in str(exc):  # no objects: no rows, only the pinned columns
+            return pa.RecordBatchReader.from_batches(pa.schema(list(pinned.items())), [])
         raise _error(step_id, path, exc) from exc
     order = [k for k in _first_keys(config, path, array) if k in reader.schema.names]
     order += [n for n in reader.schema.names if n not in order]

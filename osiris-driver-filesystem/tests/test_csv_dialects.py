@@ -1,0 +1,161 @@
+"""CSV options of the existing Osiris and the dialect corners real files have."""
+
+from __future__ import annotations
+
+import decimal
+import gzip
+
+import pyarrow as pa
+from osiris_driver_filesystem.csv_io import CsvExtractor, CsvWriter
+
+
+def _write(tmp_path, name, data: bytes):
+    (tmp_path / name).write_bytes(data)
+
+
+def test_semicolon_quotes_embedded_newlines_and_crlf(tmp_path, fs_run):
+    _write(
+        tmp_path,
+        "a.csv",
+        b'id;name;note\r\n1;"Smith; John";"line1\r\nline2"\r\n2;"say ""hi""";\r\n',
+    )
+    table, rec = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "delimiter": ";"})
+    assert table.to_pylist() == [
+        {"id": 1, "name": "Smith; John", "note": "line1\r\nline2"},
+        {"id": 2, "name": 'say "hi"', "note": None},
+    ]
+    assert rec.metric("rows_read") == 2
+    assert rec.metric("bytes_read") == (tmp_path / "a.csv").stat().st_size
+
+
+def test_tab_delimited_with_custom_quote(tmp_path, fs_run):
+    _write(tmp_path, "a.tsv", b"a\tb\n'x\ty'\t2\n")
+    table, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "a.tsv", "delimiter": "\t", "quotechar": "'"}
+    )
+    assert table.to_pylist() == [{"a": "x\ty", "b": 2}]
+
+
+def test_empty_field_is_null_and_quoted_empty_is_empty_string(tmp_path, fs_run):
+    _write(tmp_path, "a.csv", b'a,b\n"",1\n,2\nNA,3\n')
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv"})
+    assert table.column("a").to_pylist() == ["", None, "NA"]
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "na_values": ["NA", ""]})
+    assert table.column("a").to_pylist() == ["", None, None]
+
+
+def test_no_header_with_and_without_column_names(tmp_path, fs_run):
+    _write(tmp_path, "a.csv", b"1,x\n2,y\n")
+    table, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "a.csv", "header": False, "columns": ["id", "name"]}
+    )
+    assert table.to_pylist() == [{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "header": False})
+    assert table.column_names == ["f0", "f1"]
+
+
+def test_columns_select_and_order_with_header(tmp_path, fs_run):
+    _write(tmp_path, "a.csv", b"a,b,c\n1,2,3\n")
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "columns": ["c", "a"]})
+    assert table.to_pylist() == [{"c": 3, "a": 1}]
+
+
+def test_skip_rows_and_limit(tmp_path, fs_run):
+    _write(
+        tmp_path,
+        "a.csv",
+        b"# exported by tool\n# 2024\nn\n" + b"".join(b"%d\n" % i for i in range(100)),
+    )
+    table, rec = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "skip_rows": 2, "limit": 5})
+    assert table.column("n").to_pylist() == [0, 1, 2, 3, 4]
+    assert rec.metric("rows_read") == 5
+
+
+def test_latin1_read_and_write(tmp_path, fs_run):
+    _write(tmp_path, "in.csv", "name\nJosé\nMüller\n".encode("latin-1"))
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "in.csv", "encoding": "latin-1"})
+    assert table.column("name").to_pylist() == ["José", "Müller"]
+    fs_run(CsvWriter(), tmp_path, {"path": "out.csv", "encoding": "latin-1"}, table)
+    assert (tmp_path / "out.csv").read_bytes() == '"name"\n"José"\n"Müller"\n'.encode("latin-1")
+
+
+def test_writer_value_outside_the_encoding_is_an_error(tmp_path, fs_run):
+    import pytest
+    from osiris.errors import StepError
+
+    with pytest.raises(StepError, match="cannot be written in encoding latin-1"):
+        fs_run(
+            CsvWriter(), tmp_path, {"path": "o.csv", "encoding": "latin-1"}, pa.table({"s": ["🐎"]})
+        )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_writer_crlf_quoting_delimiter_and_no_header(tmp_path, fs_run):
+    table = pa.table({"a": [1, None], "b": ["x", "y;z"]})
+    fs_run(
+        CsvWriter(),
+        tmp_path,
+        {"path": "o.csv", "newline": "crlf", "delimiter": ";", "header": False},
+        table,
+    )
+    assert (tmp_path / "o.csv").read_bytes() == b'1;"x"\r\n;"y;z"\r\n'
+    fs_run(CsvWriter(), tmp_path, {"path": "q.csv", "quoting": "all"}, table)
+    assert (tmp_path / "q.csv").read_bytes() == b'"a","b"\n"1","x"\n,"y;z"\n'
+    fs_run(
+        CsvWriter(),
+        tmp_path,
+        {"path": "n.csv", "quoting": "none"},
+        pa.table({"a": [1], "b": ["x"]}),
+    )
+    assert (tmp_path / "n.csv").read_bytes() == b"a,b\n1,x\n"
+
+
+def test_gzip_input_detected_by_extension(tmp_path, fs_run):
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2.50\n"))
+    table, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "a.csv.gz", "schema": {"b": "decimal128(5,2)"}}
+    )
+    assert table.to_pylist() == [{"a": 1, "b": decimal.Decimal("2.50")}]
+
+
+def test_parse_dates_and_pinned_types(tmp_path, fs_run):
+    _write(tmp_path, "a.csv", b"id,at,amount,flag\n1,2024-03-01 12:00:00,19.99,true\n")
+    table, _ = fs_run(
+        CsvExtractor(),
+        tmp_path,
+        {
+            "path": "a.csv",
+            "parse_dates": ["at"],
+            "schema": {"amount": "decimal128(10,2)", "id": "int32"},
+        },
+    )
+    assert table.schema == pa.schema(
+        [
+            ("id", pa.int32()),
+            ("at", pa.timestamp("us")),
+            ("amount", pa.decimal128(10, 2)),
+            ("flag", pa.bool_()),
+        ]
+    )
+
+
+def test_header_only_file_gives_no_rows(tmp_path, fs_run):
+    _write(tmp_path, "a.csv", b"a,b\n")
+    table, rec = fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "schema": {"a": "int64"}})
+    assert table.num_rows == 0 and table.column_names == ["a", "b"]
+    assert rec.metric("rows_read") == 0
+
+
+def test_large_file_streams_in_several_batches(tmp_path):
+    from osiris.testing import make_context
+
+    rows = 400_000
+    (tmp_path / "big.csv").write_text("n,s\n" + "".join(f"{i},row {i}\n" for i in range(rows)))
+    ctx, rec = make_context(tmp_path)
+    reader = CsvExtractor().run(step_id="s", config={"path": "big.csv"}, inputs={}, ctx=ctx)["df"]
+    total = batches = 0
+    for batch in reader:
+        total += batch.num_rows
+        batches += 1
+    assert total == rows and batches > 1
+    assert rec.metric("rows_read") == rows
