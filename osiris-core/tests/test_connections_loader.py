@@ -171,11 +171,15 @@ def test_schema_errors_name_family_alias_and_field_without_secret(tmp_path, conn
         "  extra: {host: h, user: u, colour: blue}\n"
         "  shortpw: {host: h, user: u, password: abc}\n"
         "  envport: {host: h, user: u, port: '${PORT}', tls: '${TLS}'}\n"
+        "  intpw: {host: h, user: u, password: 0123}\n"
     )
     loaded = load_connections(
         support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={"PORT": "3307", "TLS": "true"}
     )
-    with pytest.raises(InvalidInputError, match=r"'@memdb.noport' field 'port': 'notanumber' is"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"'@memdb.noport' field 'port' must be of type integer, not string\. Fix",
+    ):
         loaded.resolve("@memdb.noport", conn_registry)
     with pytest.raises(
         InvalidInputError, match=r"'@memdb.nouser' is missing the required field 'user'"
@@ -186,6 +190,13 @@ def test_schema_errors_name_family_alias_and_field_without_secret(tmp_path, conn
     with pytest.raises(InvalidInputError) as info:
         loaded.resolve("@memdb.shortpw", conn_registry)
     assert "field 'password'" in str(info.value) and "abc" not in str(info.value)
+    with pytest.raises(InvalidInputError) as info:
+        loaded.resolve("@memdb.intpw", conn_registry)
+    assert str(info.value).startswith(
+        "Connection '@memdb.intpw' field 'password' must be of type string, not number;"
+        " quote the value in the YAML file."
+    )
+    assert "83" not in str(info.value)
     assert loaded.resolve("@memdb.envport", conn_registry).values["port"] == 3307
     assert loaded.resolve("@memdb.envport", conn_registry).values["tls"] is True
 

@@ -427,6 +427,14 @@ def _schema_problems(
             problems.append(f"Connection '{ref}' is missing the required field '{field_name}'.")
         elif error.validator == "additionalProperties":
             problems.append(f"Connection '{ref}': {error.message}.")
+        elif error.validator == "type" and not isinstance(error.instance, dict | list):
+            expected = error.validator_value
+            expected = " or ".join(expected) if isinstance(expected, list) else expected
+            problems.append(
+                f"Connection '{ref}' field '{where}' must be of type {expected}, not"
+                f" {_json_type(error.instance)}"
+                + ("; quote the value in the YAML file." if expected == "string" else ".")
+            )
         elif any(str(part).lower() in secret_names for part in error.absolute_path):
             problems.append(
                 f"Connection '{ref}' field '{where}' does not satisfy its '{error.validator}'"
@@ -435,6 +443,14 @@ def _schema_problems(
         else:
             problems.append(f"Connection '{ref}' field '{where}': {masker.mask(error.message)}.")
     return problems
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else "string"
 
 
 def _guessed_secret_fields(values: Mapping[str, Any]) -> list[str]:
