@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 from osiris import hookimpl
 from osiris.families import ConnectionFamily, DoctorResult
@@ -55,7 +56,8 @@ class MemFamily(ConnectionFamily):
                 False,
                 "auth",
                 f"Access denied for '{connection['user']}' with password '{password}'"
-                f" (dsn memdb://{connection['user']}:{password}@{host}/db)",
+                f" (dsn memdb://{connection['user']}:{password}@{host}/db,"
+                f" encoded {quote(password, safe='')})",
                 2.0,
                 {"attempted_password": password},
             )

@@ -135,7 +135,7 @@ def test_doctor_reports_each_category_and_exits_1(cli_env):
     assert by_ref["@memdb.denied"]["message"].startswith(
         "Access denied for 'ada' with password '***'"
     )
-    assert "memdb://ada:***@badauth/db" in by_ref["@memdb.denied"]["message"]
+    assert "memdb://ada:***@badauth/db, encoded ***)" in by_ref["@memdb.denied"]["message"]
     assert by_ref["@memdb.denied"]["details"] == {"attempted_password": "***"}
     assert "RuntimeError: driver crashed while using ***" in by_ref["@memdb.crash"]["message"]
     assert "NOT_SET_ANYWHERE" in by_ref["@memdb.unset"]["message"]

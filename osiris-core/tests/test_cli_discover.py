@@ -147,3 +147,18 @@ def test_family_failure_is_masked_and_exits_1(tmp_path, monkeypatch):
         result.output
     )
     assert not (tmp_path / ".osiris" / "discovery").exists()
+
+
+def test_debug_traceback_is_masked_too(tmp_path, monkeypatch):
+    class Leaky(support.MemFamily):
+        def discover(self, connection, *, tables=None, samples=5):
+            secret = connection["password"]
+            raise ConnectionError(f"cannot log in with {secret} (mysql://ada:{secret}@h/db)")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEM_PASSWORD", SECRET)
+    support.write(tmp_path / "osiris_connections.yaml", CONFIG)
+    result = invoke(support.make_registry(Leaky()), "--debug", "discover", "@memdb")
+    assert result.exit_code == 1
+    assert "Traceback" in result.output
+    assert "ConnectionError: cannot log in with *** (mysql://ada:***@h/db)" in result.output
