@@ -96,6 +96,13 @@ def test_missing_variable_names_variable_alias_and_field(tmp_path, conn_registry
     message = str(info.value)
     assert "'@memdb.main' field 'password'" in message
     assert "'MEM_PASSWORD'" in message
+    text = "memdb:\n  two:\n    host: ${H1}\n    user: ${U1}\n"
+    loaded = load_connections(support.write(tmp_path / "two.yaml", text), cwd=tmp_path, env={})
+    with pytest.raises(InvalidInputError) as info:
+        loaded.resolve("@memdb.two", conn_registry)
+    assert "field 'host' needs the variable 'H1', which is not set. Also unset: 'U1' (field" in (
+        str(info.value)
+    )
     assert info.value.exit_code == 2
 
 

@@ -123,9 +123,10 @@ class Connections:
         values, missing = self._substitute(canonical, entries[alias])
         if missing:
             where, name = missing[0]
+            others = "".join(f" Also unset: '{n}' (field '{w}')." for w, n in missing[1:])
             raise InvalidInputError(
                 f"Connection '{canonical}' field '{where}' needs the variable '{name}',"
-                " which is not set.",
+                f" which is not set.{others}",
                 hint=f"Export {name} or add it to a .env file next to {self.path} or in the"
                 " current directory (use ${" + name + ":-} for an intentionally empty value).",
             )
