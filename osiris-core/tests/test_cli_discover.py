@@ -162,3 +162,35 @@ def test_debug_traceback_is_masked_too(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "Traceback" in result.output
     assert "ConnectionError: cannot log in with *** (mysql://ada:***@h/db)" in result.output
+
+
+def test_text_view_of_other_result_shapes(tmp_path, monkeypatch):
+    class FileLike(support.MemFamily):
+        def discover(self, connection, *, tables=None, samples=5):
+            return {
+                "source": "files",
+                "tables": [
+                    {
+                        "name": "movies.csv",
+                        "format": "csv",
+                        "row_estimate": -1,
+                        "primary_key": ["id"],
+                        "columns": [{"name": "id", "type": "int64"}, {"name": "t", "type": "str"}],
+                        "sample_rows": [{"id": 1, "t": "x" * 60 + "\tend"}],
+                    },
+                    {"name": "broken.csv", "format": "csv", "error": "bad quoting"},
+                ],
+            }
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEM_PASSWORD", SECRET)
+    support.write(tmp_path / "osiris_connections.yaml", CONFIG)
+    result = invoke(support.make_registry(FileLike()), "discover", "@memdb")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "source: files" in lines
+    assert "table movies.csv, format csv, primary key (id)" in lines
+    assert "  id      int64        primary" in lines
+    assert "    1   " + "x" * 39 + "…" in lines
+    assert "table broken.csv, format csv" in lines
+    assert "  error: bad quoting" in lines

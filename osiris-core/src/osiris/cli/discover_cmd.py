@@ -68,13 +68,16 @@ def render(found: Any) -> str:
     for table in tables:
         lines.append("")
         lines.append(_table_heading(table))
+        if table.get("error"):
+            lines.append(f"  error: {table['error']}")
         columns = table.get("columns") or []
+        primary = [str(name) for name in table.get("primary_key") or []]
         rows = [
             [
                 str(column.get("name", "")),
                 str(column.get("type", "")),
                 _nullable(column.get("nullable")),
-                _key(column),
+                _key(column, primary),
             ]
             for column in columns
         ]
@@ -89,7 +92,9 @@ def _table_heading(table: Mapping[str, Any]) -> str:
     estimate = next(
         (table[key] for key in ("row_estimate", "rows", "row_count") if key in table), None
     )
-    if isinstance(estimate, int | float):
+    if table.get("format"):
+        parts.append(f"format {table['format']}")
+    if isinstance(estimate, int | float) and estimate >= 0:
         parts.append(f"~{estimate:,.0f} rows")
     primary = table.get("primary_key")
     if primary:
@@ -103,15 +108,15 @@ def _nullable(value: Any) -> str:
     return "yes" if value else "no"
 
 
-def _key(column: Mapping[str, Any]) -> str:
+def _key(column: Mapping[str, Any], primary: list[str]) -> str:
     key = column.get("key")
     if key:
         return str(key)
-    return "PRI" if column.get("primary_key") else ""
+    return "primary" if column.get("primary_key") or column.get("name") in primary else ""
 
 
 def _samples(table: Mapping[str, Any], columns: list[str]) -> list[str]:
-    rows = table.get("samples") or []
+    rows = table.get("samples") or table.get("sample_rows") or []
     if not rows:
         return []
     if isinstance(rows[0], Mapping):
