@@ -92,8 +92,10 @@ def test_legacy_osiris_file_with_typed_params_profiles_and_at_default(tmp_path):
     p = load_pipeline(path, support.registry(), env={}, profile="dev")
     assert p.steps[1].config["batch_size"] == 100
     assert p.steps[0].config["connection"] == "@mysql"
+    assert p.steps[1].config["connection"] == "@supabase"  # no connection: the family default
     assert [w.message for w in p.warnings] == [
-        "'@default' is read as '@mysql', the default mysql connection"
+        "'@default' is read as '@mysql', the default mysql connection",
+        "no connection given: using '@supabase', the default supabase connection",
     ]
 
 

@@ -407,7 +407,7 @@ class _Checker:
     ) -> dict[str, Any]:
         """Checks ``config.connection``; the legacy ``@default`` becomes ``@<component family>``."""
         if "connection" not in config:
-            return config
+            return self._default_connection(config, where, component)
         from osiris.connections import parse_reference
 
         where = (*where, "connection")
@@ -434,6 +434,25 @@ class _Checker:
         except RegistryError as exc:
             self.add(where, exc.message.rstrip("."), exc.hint or "")
         return config
+
+    def _default_connection(
+        self, config: dict[str, Any], where: tuple[PathPart, ...], component: Component | None
+    ) -> dict[str, Any]:
+        """A component that takes a connection and gets none uses its family's default."""
+        if component is None or "connection" not in (
+            component.config_schema.get("properties") or {}
+        ):
+            return config
+        family = component.name.split(".", 1)[0]
+        if family not in self.registry.families:
+            return config
+        self.add(
+            where,
+            f"no connection given: using '@{family}', the default {family} connection",
+            f"write connection: '@{family}.<alias>' to choose one",
+            "warning",
+        )
+        return {**config, "connection": f"@{family}"}
 
     def _config_schema(
         self,
@@ -662,7 +681,7 @@ def _field_fix(component: Component, name: str) -> str:
     about = (
         f" ({prop['description'].rstrip('.')})" if isinstance(prop.get("description"), str) else ""
     )
-    return f"add {name}:{about}"
+    return f"add {name}{about}"
 
 
 def _allowed(name: str, allowed: Any) -> str:
