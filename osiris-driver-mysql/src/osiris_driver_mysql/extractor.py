@@ -1,0 +1,249 @@
+"""mysql.extractor: streams Arrow record batches from a server-side cursor, read-only.
+
+The query is checked by ``osiris.sqlguard`` (a single SELECT / WITH … SELECT) and runs inside
+``START TRANSACTION READ ONLY``. Values arrive as text and are cast column by column to exact
+Arrow types (see ``types.py``); memory is bounded by ``batch_size`` rows, not by the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+from osiris_driver_mysql.connect import (
+    connect_pymysql,
+    connect_raw_reader,
+    quote_ident,
+    quote_table,
+    validate_table_name,
+)
+from osiris_driver_mysql.types import FLOAT, Column, column_converter, first_bad_row
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_BATCH_SIZE = 20_000
+
+
+def build_query(
+    step_id: str, config: Mapping[str, Any], *, select: str | None = None
+) -> tuple[str, str | None]:
+    """The SELECT to run and, in table mode, the table it reads (``select`` overrides the list)."""
+    query, table = config.get("query"), config.get("table")
+    if bool(query) == bool(table):
+        raise StepError(step_id, "set exactly one of 'query' or 'table'.")
+    limit = config.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise StepError(step_id, f"'limit' must be a non-negative integer, not {limit!r}.")
+    if query:
+        sql = str(query).strip().rstrip(";").strip()
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql}) AS _osiris_q LIMIT {int(limit)}"
+        return sql, None
+    try:
+        validate_table_name(str(table))
+        columns = config.get("columns") or []
+        if select is None:
+            select = ", ".join(quote_ident(str(c)) for c in columns) if columns else "*"
+        sql = f"SELECT {select} FROM {quote_table(str(table))}"
+    except ValueError as exc:
+        raise StepError(step_id, f"{exc}.") from exc
+    if config.get("where"):
+        sql += f" WHERE {config['where']}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, str(table)
+
+
+def check_read_only(step_id: str, sql: str) -> None:
+    """Refuse anything but a single SELECT before it reaches the server."""
+    from osiris.sqlguard import read_only_problem
+
+    problem = read_only_problem(sql, dialect="mysql")
+    if problem:
+        raise StepError(step_id, f"the extractor only runs read-only queries: {problem}")
+
+
+def probe_columns(conn: Any, sql: str) -> list[Column]:
+    """Result metadata without reading rows (``LIMIT 0`` over the query), JSON columns marked."""
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION READ ONLY")
+        try:
+            cur.execute(f"SELECT * FROM ({sql}) AS _osiris_probe LIMIT 0")
+            fields = cur._result.fields
+            cur.execute(
+                "SELECT DISTINCT SUBSTRING(check_clause, 13, CHAR_LENGTH(check_clause) - 14)"
+                " FROM information_schema.check_constraints"
+                " WHERE constraint_schema = DATABASE() AND check_clause LIKE 'json\\_valid(`%`)'"
+            )
+            json_names = {row[0] for row in cur.fetchall()}
+        finally:
+            cur.execute("COMMIT")
+    columns = []
+    for f in fields:
+        is_json = f.type_code == 245 or (
+            f.type_code in (249, 250, 251, 252) and f.charsetnr != 63 and f.name in json_names
+        )
+        columns.append(
+            Column(f.name, f.type_code, f.flags, f.charsetnr, f.length, f.scale, is_json)
+        )
+    return columns
+
+
+class MySQLExtractor:
+    """Driver for ``mysql.extractor``."""
+
+    def run(self, *, step_id: str, config: dict, inputs: dict, ctx: Any) -> dict:
+        import pyarrow as pa
+
+        if not ctx.connection:
+            raise StepError(step_id, "no connection; set 'connection: \"@mysql.<alias>\"'.")
+        sql, table = build_query(step_id, config)
+        check_read_only(step_id, sql)
+        batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
+        as_bool = bool(config.get("tinyint1_as_bool", False))
+        try:
+            meta_conn = connect_pymysql(ctx.connection)
+            try:
+                columns = probe_columns(meta_conn, sql)
+            finally:
+                meta_conn.close()
+        except Exception as exc:
+            raise StepError(step_id, f"the query failed: {_describe(exc)}") from exc
+        names = [c.name for c in columns]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise StepError(step_id, f"the result has duplicate column names {dup}; alias them.")
+        floats = [c.name for c in columns if c.type_code == FLOAT]
+        if floats and table is None:
+            raise StepError(
+                step_id,
+                f"FLOAT column(s) {floats} cannot be read exactly through a query (the server"
+                " prints FLOAT with 6 digits).",
+                hint="Select them as `col + 0e0` (exact, as DOUBLE) or use 'table:'.",
+            )
+        if floats:
+            sql, _ = build_query(step_id, config, select=_floats_as_double(names, set(floats)))
+        schema = pa.schema([c.arrow_field(tinyint1_as_bool=as_bool) for c in columns])
+        reader = _Reader(step_id, ctx, sql, columns, schema, batch_size)
+        reader.start()
+        return {"df": pa.RecordBatchReader.from_batches(schema, reader.batches())}
+
+
+def _floats_as_double(names: list[str], floats: set[str]) -> str:
+    """A select list reading FLOAT columns as exact doubles (their text is rounded to 6 digits)."""
+    return ", ".join(
+        f"{quote_ident(n)} + 0e0 AS {quote_ident(n)}" if n in floats else quote_ident(n)
+        for n in names
+    )
+
+
+def _describe(exc: Exception) -> str:
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        return f"{args[1]} (MySQL error {args[0]})"
+    return str(exc) or type(exc).__name__
+
+
+class _Reader:
+    """Runs the query on a raw-text connection and converts each fetched block to Arrow."""
+
+    def __init__(
+        self, step_id: str, ctx: Any, sql: str, columns: list[Column], schema: pa.Schema,
+        batch_size: int,
+    ) -> None:  # fmt: skip
+        self.step_id, self.ctx, self.sql = step_id, ctx, sql
+        self.columns, self.schema, self.batch_size = columns, schema, batch_size
+        self.key_columns = [i for i, c in enumerate(columns) if c.primary_key]
+        self.converters = [
+            column_converter(c, f.type) for c, f in zip(columns, schema, strict=True)
+        ]
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.ctx.log_event("query_start", columns=len(self.columns))
+        try:
+            self.conn, cursor_class = connect_raw_reader(self.ctx.connection)
+            self.cursor = self.conn.cursor(cursor_class)
+            self.cursor.execute("START TRANSACTION READ ONLY")
+            self.cursor.execute(self.sql)
+        except Exception as exc:
+            self._close()
+            raise StepError(self.step_id, f"the query failed: {_describe(exc)}") from exc
+
+    def _close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        raw_struct = pa.struct(
+            [pa.field(f"c{i}", pa.binary() if c.binary or c.type_code not in _TEXTUAL else pa.string())
+             for i, c in enumerate(self.columns)]
+        )  # fmt: skip
+        rows_read = bytes_read = 0
+        try:
+            while True:
+                try:
+                    rows = self.cursor.fetchmany(self.batch_size)
+                except Exception as exc:
+                    raise StepError(self.step_id, f"reading failed: {_describe(exc)}") from exc
+                if not rows:
+                    break
+                raw = pa.array(rows, type=raw_struct)
+                bytes_read += raw.nbytes
+                yield self._convert(raw, rows, rows_read)
+                rows_read += len(rows)
+            self.cursor.execute("COMMIT")
+        finally:
+            self._close()
+        self.ctx.log_metric("rows_read", rows_read, "rows")
+        self.ctx.log_metric("bytes_read", bytes_read, "bytes")
+        self.ctx.log_event(
+            "query_complete",
+            rows=rows_read,
+            duration_ms=round((time.monotonic() - self.started) * 1000, 1),
+        )
+
+    def _convert(self, raw: pa.StructArray, rows: list, offset: int) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        arrays = []
+        for i, (convert, field) in enumerate(zip(self.converters, self.schema, strict=True)):
+            column = raw.field(i)
+            try:
+                arrays.append(convert(column))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                bad = first_bad_row(column, field.type)
+                where = self._row_key(rows, offset, bad) if bad is not None else "a row"
+                value = rows[bad][i] if bad is not None else None
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                raise StepError(
+                    self.step_id,
+                    f"column '{field.name}' at {where}: value {value!r} cannot be represented"
+                    f" as {field.type} ({exc}).",
+                    hint="Convert or filter it in the query.",
+                ) from exc
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _row_key(self, rows: list, offset: int, index: int) -> str:
+        if not self.key_columns:
+            return f"row {offset + index + 1}"
+        parts = []
+        for i in self.key_columns:
+            value = rows[index][i]
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            parts.append(f"{self.columns[i].name}={value}")
+        return "row with " + ", ".join(parts)
+
+
+_TEXTUAL = {15, 245, 247, 248, 249, 250, 251, 252, 253, 254}

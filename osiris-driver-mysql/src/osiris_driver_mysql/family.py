@@ -1,0 +1,175 @@
+"""The ``mysql`` connection family: its schema, a doctor check and discovery.
+
+Imports only the standard library at module level; pymysql loads when a method runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from osiris.families import ConnectionFamily, DoctorResult
+
+from osiris_driver_mysql.connect import connect_pymysql, quote_ident
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["host", "database", "user"],
+    "properties": {
+        "host": {"type": "string", "minLength": 1},
+        "port": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "default": 3306},
+        "database": {"type": "string", "minLength": 1},
+        "user": {"type": "string", "minLength": 1},
+        "password": {"type": "string"},
+        "charset": {"type": "string", "default": "utf8mb4"},
+        "connect_timeout": {"type": ["integer", "string"], "default": 10},
+        "ssl": {
+            "oneOf": [
+                {"type": "boolean"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "ca": {"type": "string"},
+                        "cert": {"type": "string"},
+                        "key": {"type": "string"},
+                        "verify_cert": {"type": "boolean"},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "default": {"type": "boolean"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+# MySQL error codes -> doctor categories.
+_CATEGORIES = {1045: "auth", 1698: "auth", 1044: "permission", 1142: "permission", 1049: "config"}
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(category, sentence) for a connection failure."""
+    args = getattr(exc, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    if code in _CATEGORIES:
+        category = _CATEGORIES[code]
+    elif "timed out" in text.lower() or isinstance(exc, TimeoutError):
+        category = "timeout"
+    elif code in (2003, 2005, 2006, 2013):
+        category = "network"
+    else:
+        category = "unknown"
+    hints = {
+        "auth": "check user and password",
+        "permission": "grant the user access to the database",
+        "config": "check the database name",
+        "network": "check host and port, and that the server is running",
+        "timeout": "the server did not answer in time; check host, port and firewalls",
+        "unknown": "see the server's message",
+    }
+    return category, f"{text} ({hints[category]})."
+
+
+class MySQLFamily(ConnectionFamily):
+    """MySQL and MariaDB servers."""
+
+    name: ClassVar[str] = "mysql"
+    schema: ClassVar[Mapping[str, Any]] = SCHEMA
+    secret_fields: ClassVar[tuple[str, ...]] = ("password",)
+
+    def doctor(self, connection: Mapping[str, Any]) -> DoctorResult:
+        started = time.monotonic()
+        try:
+            conn = connect_pymysql(connection)
+        except Exception as exc:
+            category, message = classify(exc)
+            return DoctorResult(False, category, message)  # type: ignore[arg-type]
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1, VERSION()")
+                _, version = cur.fetchone()
+            latency = round((time.monotonic() - started) * 1000, 1)
+            return DoctorResult(
+                True,
+                "ok",
+                f"Connected to {version} in {latency} ms.",
+                latency,
+                {"version": version},
+            )
+        except Exception as exc:
+            category, message = classify(exc)
+            return DoctorResult(False, category, message)  # type: ignore[arg-type]
+        finally:
+            conn.close()
+
+    def discover(
+        self,
+        connection: Mapping[str, Any],
+        *,
+        tables: list[str] | None = None,
+        samples: int = 5,
+    ) -> dict[str, Any]:
+        """Tables and views with columns, keys, row estimates and sample rows (JSON-safe)."""
+        from osiris_driver_mysql.types import python_value
+
+        conn = connect_pymysql(connection)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION READ ONLY")
+                cur.execute(
+                    "SELECT table_name, table_type, table_rows FROM information_schema.tables"
+                    " WHERE table_schema = DATABASE() ORDER BY table_name"
+                )
+                found = [(n, t, r) for n, t, r in cur.fetchall() if not tables or n in tables]
+                cur.execute(
+                    "SELECT table_name, column_name, column_type, is_nullable, column_key,"
+                    " column_default, extra FROM information_schema.columns"
+                    " WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position"
+                )
+                columns: dict[str, list[dict[str, Any]]] = {}
+                for table, name, ctype, nullable, key, default, extra in cur.fetchall():
+                    columns.setdefault(table, []).append(
+                        {
+                            "name": name,
+                            "type": ctype,
+                            "nullable": nullable == "YES",
+                            "key": {"PRI": "primary", "UNI": "unique", "MUL": "index"}.get(key),
+                            "default": default,
+                            "extra": extra or None,
+                        }
+                    )
+                cur.execute(
+                    "SELECT table_name, column_name FROM information_schema.key_column_usage"
+                    " WHERE table_schema = DATABASE() AND constraint_name = 'PRIMARY'"
+                    " ORDER BY table_name, ordinal_position"
+                )
+                primary: dict[str, list[str]] = {}
+                for table, name in cur.fetchall():
+                    primary.setdefault(table, []).append(name)
+                result = []
+                for name, ttype, rows in found:
+                    entry: dict[str, Any] = {
+                        "name": name,
+                        "type": "view" if ttype == "VIEW" else "table",
+                        "columns": columns.get(name, []),
+                        "primary_key": primary.get(name, []),
+                        "row_estimate": int(rows) if rows is not None else None,
+                        "samples": [],
+                    }
+                    if samples > 0:
+                        cur.execute(f"SELECT * FROM {quote_ident(name)} LIMIT %s", (int(samples),))
+                        heads = [d[0] for d in cur.description]
+                        entry["samples"] = [
+                            {h: python_value(v) for h, v in zip(heads, row, strict=True)}
+                            for row in cur.fetchall()
+                        ]
+                    result.append(entry)
+                cur.execute("COMMIT")
+                cur.execute("SELECT DATABASE(), VERSION()")
+                database, version = cur.fetchone()
+        finally:
+            conn.close()
+        return {"database": database, "server_version": version, "tables": result}

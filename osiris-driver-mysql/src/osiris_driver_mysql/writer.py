@@ -1,0 +1,326 @@
+"""mysql.writer: append, replace or upsert Arrow batches without ever losing data.
+
+- append: every batch goes into the target inside one transaction, committed at the end.
+- replace: batches load a staging table that is swapped in with one atomic ``RENAME TABLE``.
+- upsert: batches load a staging table, merged by ``INSERT … SELECT … ON DUPLICATE KEY UPDATE``
+  in one transaction.
+A failure at any batch rolls back or drops the staging table, so the target is as it was.
+
+Bulk path: each batch is rendered as ``LOAD DATA`` text with vectorised Arrow casts and sent with
+``LOAD DATA LOCAL INFILE`` (needs ``local_infile`` on the server). The server turns bad values
+into warnings under ``LOCAL``, so every warning is treated as an error. Without ``local_infile``,
+multi-row parameterised ``INSERT``s are used. Values never enter SQL text.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+from osiris_driver_mysql.connect import connect_pymysql, quote_ident, validate_table_name
+from osiris_driver_mysql.types import CellError, load_data_block, mysql_column_type
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_BATCH_SIZE = 50_000
+MODES = ("append", "replace", "upsert")
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
+
+
+class MySQLWriter:
+    """Driver for ``mysql.writer``."""
+
+    def run(self, *, step_id: str, config: dict, inputs: dict, ctx: Any) -> dict:
+        if not ctx.connection:
+            raise StepError(step_id, "no connection; set 'connection: \"@mysql.<alias>\"'.")
+        if len(inputs) != 1:
+            raise StepError(step_id, f"expects exactly one input, got {len(inputs)}.")
+        mode = config.get("mode", "append")
+        if mode not in MODES:
+            raise StepError(step_id, f"mode '{mode}' is not one of {', '.join(MODES)}.")
+        table = str(config.get("table") or "")
+        try:
+            schema, name = validate_table_name(table)
+        except ValueError as exc:
+            raise StepError(step_id, f"{exc}.") from exc
+        keys = config.get("primary_key") or config.get("upsert_keys") or []
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        if mode == "upsert" and not keys:
+            raise StepError(step_id, "mode 'upsert' needs 'primary_key' (the columns to match on).")
+        data = next(iter(inputs.values()))
+        job = _Job(step_id, ctx, schema, name, mode, keys, config)
+        return job.write(data.reader())
+
+
+class _Job:
+    def __init__(
+        self, step_id: str, ctx: Any, schema: str | None, table: str, mode: str,
+        keys: list[str], config: Mapping[str, Any],
+    ) -> None:  # fmt: skip
+        self.step_id, self.ctx, self.mode, self.keys = step_id, ctx, mode, keys
+        self.schema, self.table = schema, table
+        self.target = _qualified(schema, table)
+        self.create = bool(config.get("create_table", False))
+        self.batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
+        self.staging_name = f"_osiris_stg_{table[:40]}_{secrets.token_hex(4)}"
+        self.staging = _qualified(schema, self.staging_name)
+        self.rows_before = 0
+
+    def fail(self, message: str, hint: str | None = None) -> StepError:
+        return StepError(self.step_id, message, hint=hint)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _target_columns(self, cur: Any) -> list[str] | None:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+            " COALESCE(%s, DATABASE()) AND table_name = %s ORDER BY ordinal_position",
+            (self.schema, self.table),
+        )
+        rows = cur.fetchall()
+        self.bit_columns = {name for name, data_type in rows if data_type == "bit"}
+        return [name for name, _ in rows] or None
+
+    def _create_sql(self, table_sql: str, arrow_schema: pa.Schema) -> str:
+        missing = [k for k in self.keys if k not in arrow_schema.names]
+        if missing:
+            raise self.fail(f"primary_key column(s) {missing} are not in the input.")
+        try:
+            columns = [
+                f"{quote_ident(f.name)} {mysql_column_type(f, key=f.name in self.keys)}"
+                + (" NOT NULL" if f.name in self.keys else "")
+                for f in arrow_schema
+            ]
+        except ValueError as exc:
+            raise self.fail(f"cannot create the table: {exc}.") from exc
+        if self.keys:
+            columns.append("PRIMARY KEY (" + ", ".join(quote_ident(k) for k in self.keys) + ")")
+        return f"CREATE TABLE {table_sql} ({', '.join(columns)}) DEFAULT CHARSET=utf8mb4"
+
+    def _check_unique_key(self, cur: Any) -> None:
+        cur.execute(
+            "SELECT index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR '\\0')"
+            " FROM information_schema.statistics WHERE table_schema = COALESCE(%s, DATABASE())"
+            " AND table_name = %s AND non_unique = 0 GROUP BY index_name",
+            (self.schema, self.table),
+        )
+        unique = [set(cols.split("\0")) for _, cols in cur.fetchall()]
+        if set(self.keys) not in unique:
+            raise self.fail(
+                f"upsert keys {self.keys} are not the primary key or a unique key of"
+                f" '{self.table}'.",
+                hint="Add a PRIMARY KEY or UNIQUE index on exactly those columns.",
+            )
+
+    # --- the write -----------------------------------------------------------------------
+
+    def write(self, reader: pa.RecordBatchReader) -> dict:
+        arrow_schema = reader.schema
+        try:
+            conn = connect_pymysql(self.ctx.connection, local_infile=True)
+        except Exception as exc:
+            raise self.fail(f"cannot connect: {_describe(exc)}") from exc
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
+                cur.execute("SHOW VARIABLES LIKE 'local_infile'")
+                row = cur.fetchone()
+                self.bulk = bool(row) and str(row[1]).upper() in ("ON", "1")
+                columns = self._prepare(cur, arrow_schema)
+                written = self._load_all(conn, cur, reader, columns)
+        except StepError:
+            raise
+        except Exception as exc:
+            raise self.fail(f"writing '{self.table}' failed: {_describe(exc)}") from exc
+        finally:
+            conn.close()
+        self.ctx.log_metric("rows_written", written, "rows")
+        self.ctx.log_event("write_complete", table=self.table, mode=self.mode, rows=written)
+        return {}
+
+    def _prepare(self, cur: Any, arrow_schema: pa.Schema) -> list[str]:
+        """Check or create the target; create the staging table for replace/upsert."""
+        existing = self._target_columns(cur)
+        names = arrow_schema.names
+        if len(set(names)) != len(names):
+            raise self.fail(f"the input has duplicate column names {names}.")
+        if existing is None:
+            if not self.create:
+                raise self.fail(
+                    f"table '{self.table}' does not exist.",
+                    hint="Create it, or set 'create_table: true' to create it from the input.",
+                )
+            if self.mode == "append":
+                cur.execute(self._create_sql(self.target, arrow_schema))
+        else:
+            unknown = [n for n in names if n not in existing]
+            if unknown:
+                raise self.fail(
+                    f"column(s) {unknown} of the input are not in table '{self.table}'",
+                    hint=f"Its columns are {existing}.",
+                )
+            if self.mode == "upsert":
+                self._check_unique_key(cur)
+        if self.mode in ("replace", "upsert"):
+            if existing is None:
+                cur.execute(self._create_sql(self.staging, arrow_schema))
+            else:
+                cur.execute(f"CREATE TABLE {self.staging} LIKE {self.target}")
+        self.target_exists = existing is not None
+        return names
+
+    def _load_all(
+        self, conn: Any, cur: Any, reader: pa.RecordBatchReader, columns: list[str]
+    ) -> int:
+        into = self.target if self.mode == "append" else self.staging
+        written = 0
+        try:
+            if self.mode == "append":
+                cur.execute("START TRANSACTION")
+            for batch in _rebatch(reader, self.batch_size):
+                if batch.num_rows:
+                    self._load_batch(cur, into, batch, columns, written)
+                    written += batch.num_rows
+            self._finish(cur, columns)
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK")
+                if self.mode != "append":
+                    cur.execute(f"DROP TABLE IF EXISTS {self.staging}")
+            except Exception:  # the original failure is the one to report
+                pass
+            raise
+        return written
+
+    def _finish(self, cur: Any, columns: list[str]) -> None:
+        if self.mode == "append":
+            cur.execute("COMMIT")
+        elif self.mode == "replace":
+            if self.target_exists:
+                old = _qualified(
+                    self.schema, f"_osiris_old_{self.table[:40]}_{secrets.token_hex(4)}"
+                )
+                cur.execute(f"RENAME TABLE {self.target} TO {old}, {self.staging} TO {self.target}")
+                cur.execute(f"DROP TABLE {old}")
+            else:
+                cur.execute(f"RENAME TABLE {self.staging} TO {self.target}")
+        elif not self.target_exists:  # upsert into a new table: nothing to merge with
+            cur.execute(f"RENAME TABLE {self.staging} TO {self.target}")
+        else:
+            cols = ", ".join(quote_ident(c) for c in columns)
+            updates = ", ".join(
+                f"{quote_ident(c)} = VALUES({quote_ident(c)})"
+                for c in columns
+                if c not in self.keys
+            ) or ", ".join(f"{quote_ident(k)} = {quote_ident(k)}" for k in self.keys)
+            cur.execute("START TRANSACTION")
+            cur.execute(
+                f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.staging}"
+                f" ON DUPLICATE KEY UPDATE {updates}"
+            )
+            cur.execute("COMMIT")
+            cur.execute(f"DROP TABLE {self.staging}")
+
+    def _load_batch(
+        self, cur: Any, into: str, batch: pa.RecordBatch, columns: list[str], offset: int
+    ) -> None:
+        if not self.bulk:
+            self._insert_batch(cur, into, batch, columns, offset)
+            return
+        try:
+            block = load_data_block(batch)
+        except CellError as exc:
+            raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc
+        fd, path = tempfile.mkstemp(prefix="osiris_mysql_", suffix=".tsv")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(block)
+            cur.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {into} CHARACTER SET binary"
+                " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
+                f" LINES TERMINATED BY '\\n' {self._load_columns(columns)}",
+                (path,),
+            )
+        finally:
+            os.unlink(path)
+        cur.execute("SHOW WARNINGS")
+        for warning in cur.fetchall():
+            if warning[0] != "Note":
+                raise self._warning_error(batch, warning, offset)
+
+    def _load_columns(self, columns: list[str]) -> str:
+        """The LOAD DATA column list; BIT columns go through a variable (their text is a number)."""
+        targets, sets = [], []
+        for i, name in enumerate(columns):
+            if name in self.bit_columns:
+                targets.append(f"@v{i}")
+                sets.append(f"{quote_ident(name)} = CAST(@v{i} AS UNSIGNED)")
+            else:
+                targets.append(quote_ident(name))
+        return f"({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else "")
+
+    def _warning_error(self, batch: pa.RecordBatch, warning: tuple, offset: int) -> StepError:
+        """Name the column and row from a warning such as "... column 'x' at row 3"."""
+        import re
+
+        _, code, message = warning
+        found = re.search(r"column [`']?([^`']+)[`']? at row (\d+)", message)
+        if found:
+            return self._cell_error(
+                batch, found.group(1), int(found.group(2)) - 1, offset,
+                f"was rejected by MySQL: {message} (code {code})",
+            )  # fmt: skip
+        return self.fail(f"MySQL rejected a value: {message} (code {code}); nothing was written.")
+
+    def _cell_error(
+        self, batch: pa.RecordBatch, column: str, row: int, offset: int, problem: str
+    ) -> StepError:
+        where = f"row {offset + row + 1}"
+        if self.keys and 0 <= row < batch.num_rows:
+            parts = [
+                f"{k}={batch.column(k)[row].as_py()!r}"
+                for k in self.keys
+                if k in batch.schema.names
+            ]
+            if parts:
+                where = "row with " + ", ".join(parts)
+        return self.fail(
+            f"column '{column}' at {where} {problem}; nothing was written to '{self.table}'."
+        )
+
+    def _insert_batch(
+        self, cur: Any, into: str, batch: pa.RecordBatch, columns: list[str], offset: int
+    ) -> None:
+        """Fallback without local_infile: multi-row parameterised INSERTs."""
+        from osiris_driver_mysql.types import python_for_insert
+
+        cols = ", ".join(quote_ident(c) for c in columns)
+        marks = ", ".join(["%s"] * len(columns))
+        try:
+            rows = python_for_insert(batch)
+        except CellError as exc:
+            raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc
+        cur.executemany(f"INSERT INTO {into} ({cols}) VALUES ({marks})", rows)
+
+
+def _rebatch(reader: pa.RecordBatchReader, size: int):
+    """Batches of at most ``size`` rows (upstream batches may be larger)."""
+    for batch in reader:
+        for start in range(0, batch.num_rows, size):
+            yield batch.slice(start, size)
+
+
+def _describe(exc: Exception) -> str:
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        return f"{args[1]} (MySQL error {args[0]})"
+    return str(exc) or type(exc).__name__
