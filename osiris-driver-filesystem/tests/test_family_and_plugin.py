@@ -80,18 +80,34 @@ def test_registry_has_every_component_and_the_family():
         assert component.load_driver_class().__name__.endswith(("Extractor", "Writer"))
         validator = jsonschema.Draft202012Validator(component.config_schema)
         for example in component.spec["examples"]:
-            assert not list(validator.iter_errors(example["config"])), (name, example)
+            config = {k: v for k, v in example["config"].items() if k != "connection"}
+            assert not list(validator.iter_errors(config)), (name, example)
         assert component.spec["llmHints"]
     assert registry.family("filesystem").name == "filesystem"
 
 
-def test_config_schemas_reject_unknown_keys_and_accept_connections():
-    registry = build_registry()
-    schema = registry.component("filesystem.csv_writer").config_schema
-    validator = jsonschema.Draft202012Validator(schema)
-    assert list(validator.iter_errors({"path": "x", "sep": ","}))
-    assert not list(validator.iter_errors({"path": "x", "connection": "@filesystem.lake"}))
-    assert list(validator.iter_errors({"path": "x", "connection": "@mysql.db"}))
+def test_oml_connection_is_optional_and_never_defaulted(tmp_path):
+    """Without config.connection, paths stay relative to the pipeline: no '@filesystem' default."""
+    from osiris.oml import load_document, validate_document
+
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        'oml_version: "0.1.0"\nname: t\nsteps:\n'
+        "  - {id: a, component: filesystem.csv_extractor, mode: read,"
+        ' config: {path: x.csv, connection: "@filesystem.lake"}}\n'
+        "  - {id: b, component: filesystem.csv_writer, mode: write, needs: [a],"
+        " config: {path: y.csv}}\n"
+        "  - {id: c, component: filesystem.csv_writer, mode: write, needs: [a],"
+        " config: {path: z.csv, sep: ';'}}\n"
+    )
+    _, issues = validate_document(load_document(path), build_registry())
+    assert [(i.path, i.severity) for i in issues] == [("steps[2].config.sep", "error")]
+    path.write_text(path.read_text().replace(", sep: ';'", ""))
+    pipeline, issues = validate_document(load_document(path), build_registry())
+    assert issues == []
+    configs = {step.id: step.config for step in pipeline.steps}
+    assert configs["a"]["connection"] == "@filesystem.lake"
+    assert "connection" not in configs["b"]
 
 
 def test_plugin_module_is_import_cheap():
