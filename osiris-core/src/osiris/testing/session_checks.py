@@ -23,11 +23,13 @@ def _validator(name: str) -> Any:
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def line_problems(path: Path) -> list[str]:
-    """Every line of an events.jsonl / metrics.jsonl file that breaks its schema."""
-    validator = _validator(
-        "events.schema.json" if path.name == "events.jsonl" else "metrics.schema.json"
-    )
+def line_problems(path: Path, kind: str | None = None) -> list[str]:
+    """Every line of an events.jsonl / metrics.jsonl file that breaks its schema.
+
+    ``kind`` ("events" or "metrics") defaults to what the file name says.
+    """
+    kind = kind or ("events" if path.name.endswith("events.jsonl") else "metrics")
+    validator = _validator(f"{kind}.schema.json")
     problems = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         try:
