@@ -279,3 +279,13 @@ def test_list_reports_bad_syntax_and_bad_family_schema(tmp_path):
     assert "invalid connection schema" in listing["b"].problems[0]
     with pytest.raises(InvalidInputError, match="invalid connection schema"):
         loaded.resolve("@memdb.b", registry)
+
+
+def test_resolve_registers_values_not_field_names_process_wide(tmp_path, conn_registry):
+    path = support.write(tmp_path / "c.yaml", WRAPPED)
+    load_connections(path, cwd=tmp_path, env={"MEM_PASSWORD": SECRET}).resolve(
+        "@memdb.main", conn_registry
+    )
+    event = {"dsn": "leak://u:***@h/db", "password": "not-this-one", "key": "PRI"}
+    assert process_masker.mask_obj(event) == event
+    assert process_masker.mask(f"x {SECRET} y") == "x *** y"

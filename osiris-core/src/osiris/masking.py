@@ -114,4 +114,8 @@ class Masker:
 
 
 process_masker = Masker()
-"""Secrets resolved anywhere in this process; the CLI masks every message it prints with it."""
+"""Secrets resolved anywhere in this process; the CLI masks every message it prints with it.
+
+It collects secret VALUES only. Secret field names (``key``, ``dsn``) belong to the masker of the
+run or command that resolved them: registered process-wide, a family's ``key`` would mask every
+unrelated ``key`` field (a column's key in discovery, say) for the rest of the process."""

@@ -133,8 +133,7 @@ class Connections:
         secret_fields = tuple(family.secret_fields)
         values = _coerce(values, family.schema, entries[alias])
         secrets = secret_values(values, secret_fields)
-        process_masker.add_secrets(secrets)
-        process_masker.add_fields(secret_fields)
+        process_masker.add_secrets(secrets)  # values only: field names stay per-run (see masking)
         problems = _schema_problems(canonical, values, family.schema, secrets, secret_fields)
         if problems:
             raise InvalidInputError(problems[0], hint=f"Fix the entry in {self.path}.")
