@@ -58,3 +58,9 @@ def test_read_dotenv(tmp_path):
         "EMPTY": "",
     }
     assert read_dotenv(tmp_path / "absent") == {}
+
+
+def test_read_dotenv_with_byte_order_mark(tmp_path):
+    env = tmp_path / ".env"
+    env.write_bytes("\ufeffFIRST=1\r\nSECOND=2\r\n".encode())
+    assert read_dotenv(env) == {"FIRST": "1", "SECOND": "2"}
