@@ -132,9 +132,7 @@ class _Job:
         try:
             with conn.cursor() as cur:
                 cur.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
-                cur.execute("SHOW VARIABLES LIKE 'local_infile'")
-                row = cur.fetchone()
-                self.bulk = bool(row) and str(row[1]).upper() in ("ON", "1")
+                self.bulk = bulk_load_available(cur)
                 columns = self._prepare(cur, arrow_schema)
                 written = self._load_all(conn, cur, reader, columns)
         except StepError:
@@ -310,6 +308,13 @@ class _Job:
         except CellError as exc:
             raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc
         cur.executemany(f"INSERT INTO {into} ({cols}) VALUES ({marks})", rows)
+
+
+def bulk_load_available(cur: Any) -> bool:
+    """Whether the server accepts ``LOAD DATA LOCAL INFILE`` (``local_infile=ON``)."""
+    cur.execute("SHOW VARIABLES LIKE 'local_infile'")
+    row = cur.fetchone()
+    return bool(row) and str(row[1]).upper() in ("ON", "1")
 
 
 def _rebatch(reader: pa.RecordBatchReader, size: int):

@@ -1,0 +1,116 @@
+"""mysql.extractor: read-only enforcement, streaming in batches, options and clear errors."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from osiris.errors import StepError
+from osiris_driver_mysql.extractor import MySQLExtractor
+
+pytestmark = pytest.mark.mysql
+
+
+@pytest.fixture
+def movies(mysql_exec):
+    mysql_exec(
+        "CREATE TABLE movies (id INT PRIMARY KEY, title VARCHAR(100) NOT NULL,"
+        " rating DECIMAL(3,1) NULL, released DATE NULL, score FLOAT NULL)",
+        "INSERT INTO movies VALUES (1, 'Alien', 8.5, '1979-05-25', 0.1),"
+        " (2, 'Amélie 🎬', 8.3, '2001-04-25', NULL), (3, 'Heat', NULL, NULL, 1.5),"
+        " (4, 'Up', 8.2, '2009-05-29', 2.25), (5, 'Ran', 8.2, '1985-06-01', 3)",
+    )
+    return mysql_exec
+
+
+def run(mysql_ctx, **config):
+    ctx, recorded = mysql_ctx("extract_movies")
+    out = MySQLExtractor().run(step_id="extract_movies", config=config, inputs={}, ctx=ctx)
+    return out["df"], recorded
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["DROP TABLE movies", "SELECT 1; DROP TABLE movies", "DELETE FROM movies",
+     "SELECT * FROM movies INTO OUTFILE '/tmp/x'"],
+)  # fmt: skip
+def test_write_queries_are_refused_and_the_table_survives(mysql_ctx, movies, query):
+    with pytest.raises(StepError, match="Step 'extract_movies': the extractor only runs read-only"):
+        run(mysql_ctx, query=query)
+    assert movies("SELECT COUNT(*) FROM movies") == [(5,)]
+
+
+def test_where_is_checked_too(mysql_ctx, movies):
+    with pytest.raises(StepError, match="read-only"):
+        run(mysql_ctx, table="movies", where="1=1; DROP TABLE movies")
+    assert movies("SELECT COUNT(*) FROM movies") == [(5,)]
+
+
+def test_query_runs_in_a_read_only_transaction(mysql_ctx, movies):
+    # A write hidden in a function passes the lexical check; the transaction still refuses it.
+    movies(
+        "CREATE FUNCTION bump() RETURNS INT MODIFIES SQL DATA"
+        " BEGIN UPDATE movies SET title = 'x'; RETURN 1; END"
+    )
+    with pytest.raises(StepError, match=r"READ ONLY transaction"):
+        run(mysql_ctx, query="SELECT bump()")[0].read_all()
+    assert movies("SELECT title FROM movies WHERE id = 1") == [("Alien",)]
+
+
+def test_streams_in_batches_of_batch_size(mysql_ctx, movies):
+    reader, recorded = run(mysql_ctx, table="movies", batch_size=2)
+    sizes = [batch.num_rows for batch in reader]
+    assert sizes == [2, 2, 1]
+    assert recorded.metric("rows_read") == 5 and recorded.metric("bytes_read") > 0
+    assert [e for e, _ in recorded.events] == ["query_start", "query_complete"]
+
+
+def test_table_mode_options(mysql_ctx, movies):
+    reader, _ = run(mysql_ctx, table="movies", columns=["id", "title"], where="id > 1", limit=2)
+    table = reader.read_all()
+    assert table.column_names == ["id", "title"]
+    assert table.to_pylist() == [{"id": 2, "title": "Amélie 🎬"}, {"id": 3, "title": "Heat"}]
+
+
+def test_query_mode_with_join_and_cte(mysql_ctx, movies):
+    reader, _ = run(
+        mysql_ctx,
+        query="WITH top AS (SELECT id, rating FROM movies WHERE rating >= 8.3)"
+        " SELECT m.title, t.rating FROM movies m JOIN top t ON t.id = m.id ORDER BY m.id",
+    )
+    table = reader.read_all()
+    assert table.schema.field("rating").type == pa.decimal128(3, 1)
+    assert [r["title"] for r in table.to_pylist()] == ["Alien", "Amélie 🎬"]
+
+
+def test_float_is_exact_in_table_mode_and_refused_in_query_mode(mysql_ctx, movies):
+    table = run(mysql_ctx, table="movies", columns=["id", "score"])[0].read_all()
+    assert table["score"].to_pylist()[0] == pa.scalar(0.1, pa.float32()).as_py()
+    with pytest.raises(StepError, match=r"FLOAT column\(s\) \['score'\].*\+ 0e0"):
+        run(mysql_ctx, query="SELECT id, score FROM movies")
+    exact = run(mysql_ctx, query="SELECT score + 0e0 AS score FROM movies WHERE id = 1")[0]
+    assert exact.read_all()["score"].to_pylist() == [pa.scalar(0.1, pa.float32()).as_py()]
+
+
+def test_unrepresentable_value_names_column_and_row_key(mysql_ctx, mysql_exec):
+    mysql_exec(
+        "CREATE TABLE legacy (id INT PRIMARY KEY, d DATE NULL)",
+        "SET SESSION sql_mode = ''",  # the zero date only gets in without strict mode
+        "INSERT INTO legacy VALUES (1, '2024-01-01'), (7, '0000-00-00')",
+    )
+    reader, _ = run(mysql_ctx, table="legacy")
+    with pytest.raises(StepError, match=r"column 'd' at row with id=7: value '0000-00-00'"):
+        reader.read_all()
+
+
+def test_bad_sql_and_config_errors_are_one_sentence(mysql_ctx, movies):
+    with pytest.raises(StepError, match="exactly one of 'query' or 'table'"):
+        run(mysql_ctx)
+    with pytest.raises(StepError, match=r"the query failed: .*doesn't exist"):
+        run(mysql_ctx, table="nope")
+    with pytest.raises(StepError, match="not a valid name"):
+        run(mysql_ctx, table="movies; drop")
+
+
+def test_null_only_and_empty_results(mysql_ctx, movies):
+    table = run(mysql_ctx, table="movies", where="id > 100")[0].read_all()
+    assert table.num_rows == 0 and table.schema.field("title").type == pa.string()
