@@ -11,6 +11,7 @@ from osiris.masking import Masker, process_masker
 
 if TYPE_CHECKING:
     from osiris.registry import Registry
+    from osiris.runner.manifest import Manifest
 
 
 class RunSink(Protocol):
@@ -45,6 +46,8 @@ class ExecutionContext:
     max_workers: int = field(default_factory=default_max_workers)
     connections_path: Path | None = None
     adapter: str = "local"
+    plan: Manifest | None = None
+    """The loaded manifest, when the caller has it already (saves parsing it again)."""
     _connections: Any = field(default=None, repr=False)
 
     @property

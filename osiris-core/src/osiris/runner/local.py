@@ -21,7 +21,7 @@ class LocalAdapter(ExecutionAdapter):
     def prepare(self, manifest: dict[str, Any], ctx: ExecutionContext) -> PreparedRun:
         from osiris.runner.manifest import load_manifest
 
-        plan = load_manifest(ctx.manifest_path)
+        plan = ctx.plan or load_manifest(ctx.manifest_path)
         return PreparedRun(
             manifest=manifest,
             compiled_dir=ctx.compiled_dir,

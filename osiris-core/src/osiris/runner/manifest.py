@@ -57,8 +57,9 @@ def load_manifest(path: Path) -> Manifest:
         raise InvalidInputError(
             f"No compiled manifest at {path}.", hint="Compile first with `osiris compile PIPELINE`."
         )
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"Manifest {path} is not valid YAML: {exc}.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):

@@ -65,8 +65,6 @@ def run_in_session(
 
     steps: dict[str, dict[str, Any]] = {}
     try:
-        import yaml
-
         from osiris.runner.manifest import load_manifest
 
         manifest = load_manifest(manifest_path)
@@ -86,6 +84,7 @@ def run_in_session(
             max_workers=max_workers or default_max_workers(),
             connections_path=connections_path,
             adapter=adapter,
+            plan=manifest,
         )
         provided = registry.adapters.get(adapter)
         adapter_obj = registry.adapter(adapter)()
@@ -97,8 +96,7 @@ def run_in_session(
             max_workers=ctx.max_workers,
         )
         session.event("adapter_prepare_start", adapter=adapter, steps=len(manifest.steps))
-        raw = yaml.safe_load(manifest.path.read_text(encoding="utf-8"))
-        prepared = adapter_obj.prepare(raw, ctx)
+        prepared = adapter_obj.prepare(manifest.raw, ctx)
         session.event("adapter_prepare_complete", adapter=adapter)
         steps = {
             s.id: {"status": "pending", "rows": None, "duration_ms": None, "error": None}
