@@ -233,7 +233,9 @@ class _CsvFileReader:
         convert = pacsv.ConvertOptions(
             column_types={name: pa.string()} if name else {},
             include_columns=[name] if name else None,
+            null_values=list(self.config.get("na_values") or [""]),
             strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
         )
         source = pa.input_stream(str(path), compression=_compression(self.config))
         if names_only:
