@@ -41,7 +41,7 @@ def test_init_refuses_to_overwrite_then_force(tmp_path):
     assert _files(tmp_path) == EXPECTED
 
 
-def test_example_pipeline_plans_with_the_installed_components(tmp_path, monkeypatch):
+def test_example_project_plans_runs_and_shows(tmp_path, monkeypatch):
     """The scaffold's pipeline compiles against what is installed (filesystem + duckdb)."""
     import pytest
 
@@ -57,3 +57,12 @@ def test_example_pipeline_plans_with_the_installed_components(tmp_path, monkeypa
     )
     assert result.exit_code == 0, result.output
     assert "Plan for movies-per-director: 3 steps" in result.output
+    result = CliRunner().invoke(cli, ["run", "pipeline.yaml"], obj={"registry": registry})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "output" / "per_director.csv").read_text().splitlines()[1:] == [
+        '"Denis Villeneuve",2,7.95',
+        '"Michael Mann",1,8.3',
+        '"Ridley Scott",2,8.3',
+    ]
+    shown = CliRunner().invoke(cli, ["logs", "show", "last"]).output
+    assert "Status    succeeded" in shown and "write_summary" in shown

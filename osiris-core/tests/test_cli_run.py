@@ -190,3 +190,25 @@ def test_secrets_never_reach_files_or_output(invoke, tmp_path, monkeypatch, runn
         assert status["steps"]["leak"]["error"] == (
             "Step 'leak' failed: RuntimeError: login failed for password ***"
         )
+
+
+def test_verbose_streams_events_and_max_workers_is_used(invoke, tmp_path, runner_kit):
+    runner_kit.write_manifest(tmp_path / "build", runner_kit.chain(2, rows=5))
+    result = invoke("run", "build", "--verbose", "--max-workers", "1")
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert events[0]["event"] == "run_start" and events[-1]["event"] == "run_complete"
+    selected = next(e for e in events if e["event"] == "adapter_selected")
+    assert selected["max_workers"] == 1
+
+
+def test_progress_lines_on_a_terminal(capsys):
+    from osiris.cli.run_cmd import _Reporter
+
+    reporter = _Reporter(verbose=False, progress=True)
+    reporter("event", {"event": "adapter_prepare_start", "steps": 2})
+    reporter("event", {"event": "step_complete", "step_id": "a", "rows": 1234})
+    reporter("metric", {"metric": "rows_read", "value": 1})
+    reporter("event", {"event": "step_skipped", "step_id": "b", "reason": "x"})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["[1/2] a done · 1,234 rows", "[2/2] b skipped"]

@@ -81,8 +81,10 @@ def run(
         return
     from osiris.runner.run import fail_session, open_session, run_in_session
 
-    session = open_session(logs_dir, source=str(oml_path or manifest_path), adapter=adapter)
-    session.listeners.append(_Reporter(verbose=verbose, progress=sys.stderr.isatty()))
+    reporter = _Reporter(verbose=verbose, progress=sys.stderr.isatty())
+    session = open_session(
+        logs_dir, source=str(oml_path or manifest_path), adapter=adapter, listeners=(reporter,)
+    )
     if oml_path is not None:
         try:
             manifest_path = _compile(session, oml_path, registry, profile, param_map)

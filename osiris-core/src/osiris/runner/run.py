@@ -12,6 +12,7 @@ from osiris.errors import OsirisError
 if TYPE_CHECKING:
     from osiris.registry import Registry
     from osiris.session import Session
+    from osiris.session.session import Listener
 
 
 @dataclass
@@ -41,12 +42,17 @@ class RunResult:
 
 
 def open_session(
-    logs_dir: Path | str | None = None, *, source: str | None = None, adapter: str = "local"
+    logs_dir: Path | str | None = None,
+    *,
+    source: str | None = None,
+    adapter: str = "local",
+    listeners: tuple[Listener, ...] = (),
 ) -> Session:
-    """Open ``logs/<session_id>/`` and write ``run_start``."""
+    """Open ``logs/<session_id>/`` and write ``run_start`` (listeners see it too)."""
     from osiris.session import Session, resolve_logs_dir
 
     session = Session(resolve_logs_dir(logs_dir))
+    session.listeners.extend(listeners)
     session.event("run_start", source=source, adapter=adapter)
     return session
 
