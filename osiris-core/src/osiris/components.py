@@ -30,7 +30,8 @@ class Component:
 
         resource = resources.files(package) / "components" / name / "spec.yaml"
         try:
-            spec = yaml.safe_load(resource.read_text(encoding="utf-8"))
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster startup
+            spec = yaml.load(resource.read_text(encoding="utf-8"), Loader=loader)
         except FileNotFoundError as exc:
             raise RegistryError(
                 f"Component '{name}' has no spec at {package}/components/{name}/spec.yaml."
