@@ -102,13 +102,18 @@ class _Run:
 
     # -- scheduling (main thread) ------------------------------------------------------------------
     def execute(self) -> None:
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=max(1, self.ctx.max_workers), thread_name_prefix="osiris-step"
-        ) as pool:
+        )
+        try:
             self._schedule(pool)
             while not all(o.status in TERMINAL for o in self.outcomes.values()):
                 self._wake.get()
                 self._schedule(pool)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for drivers
+            raise
+        pool.shutdown()
 
     def _schedule(self, pool: ThreadPoolExecutor) -> None:
         with self.lock:

@@ -123,6 +123,9 @@ def run_in_session(
         return fail_session(
             session, OsirisError(f"Unexpected {type(exc).__name__}: {exc}."), steps=steps
         )
+    except KeyboardInterrupt:
+        fail_session(session, OsirisError("The run was interrupted."), steps=steps)
+        raise
 
 
 def fail_session(session: Session, exc: OsirisError, *, steps: dict | None = None) -> RunResult:
