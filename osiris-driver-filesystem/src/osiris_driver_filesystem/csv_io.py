@@ -20,7 +20,7 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(.*)", re.S)
 _BAD_VALUE = re.compile(r"invalid value '(.*)'$|The string '(.*)' is not a valid", re.S)
 _PARSE_ROW = re.compile(r"Row #(\d+)")
 _QUOTING = {"minimal": "needed", "all": "all_valid", "none": "none"}
-_BLOCK_SIZE = 4 << 20
+_BLOCK_SIZE = 1 << 20
 
 
 def _compression(config: Mapping[str, Any]) -> str | None:
