@@ -1,0 +1,118 @@
+"""What a `supabase` connection entry means: REST endpoint, API key, optional Postgres DSN.
+
+Kept free of SDK imports at module level: `psycopg` and `supabase` load only when a step or a
+doctor check actually talks to the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from osiris.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import psycopg
+
+TRANSACTION_POOLER_PORT = 6543
+"""Supabase's transaction pooler (Supavisor): no session state survives a transaction."""
+
+KEY_FIELDS = ("key", "service_role_key", "anon_key")
+DSN_FIELDS = ("db_url", "pg_dsn")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A resolved connection: ``rest_url`` and ``key`` for REST, ``dsn`` for the database."""
+
+    rest_url: str | None
+    key: str | None
+    dsn: str | None
+    schema: str
+    timeout: float
+
+    @property
+    def transaction_pooler(self) -> bool:
+        """True when the DSN points at port 6543, where prepared statements and sessions break."""
+        return bool(self.dsn) and dsn_port(self.dsn) == TRANSACTION_POOLER_PORT
+
+
+def settings_from(connection: Mapping[str, Any] | None, *, step: str = "") -> Settings:
+    """Read a connection entry; raise one clear sentence when it cannot be used at all."""
+    where = f"Step '{step}': " if step else ""
+    if not connection:
+        raise InvalidInputError(
+            f"{where}no supabase connection was given.",
+            hint="Set config.connection to '@supabase.<alias>' and define it in osiris_connections.yaml.",
+        )
+    url = connection.get("url")
+    if not url and connection.get("project_id"):
+        url = f"https://{connection['project_id']}.supabase.co"
+    key = next((connection[f] for f in KEY_FIELDS if connection.get(f)), None)
+    dsn = next((connection[f] for f in DSN_FIELDS if connection.get(f)), None)
+    if not (url and key) and not dsn:
+        raise InvalidInputError(
+            f"{where}the supabase connection needs 'url' (or 'project_id') with 'key', or 'db_url'.",
+        )
+    return Settings(
+        rest_url=str(url).rstrip("/") if url else None,
+        key=key,
+        dsn=dsn,
+        schema=connection.get("schema") or "public",
+        timeout=float(connection.get("timeout") or 60),
+    )
+
+
+def dsn_port(dsn: str) -> int | None:
+    """The port of a URL or key=value DSN (None when it does not say)."""
+    if "://" in dsn:
+        try:
+            return urlsplit(dsn).port
+        except ValueError:
+            return None
+    for part in dsn.split():
+        name, _, value = part.partition("=")
+        if name == "port" and value.isdigit():
+            return int(value)
+    return None
+
+
+def connect_kwargs(settings: Settings) -> dict[str, Any]:
+    """Arguments for ``psycopg.connect``. Why: the transaction pooler rejects prepared statements."""
+    kwargs: dict[str, Any] = {"connect_timeout": max(1, int(settings.timeout))}
+    if settings.transaction_pooler:
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def connect(settings: Settings) -> psycopg.Connection:
+    """Open a psycopg 3 connection (autocommit off: every load is one transaction)."""
+    import psycopg
+
+    assert settings.dsn
+    return psycopg.connect(settings.dsn, **connect_kwargs(settings))
+
+
+def rest_client(settings: Settings, schema: str | None = None) -> Any:
+    """A real ``supabase`` client for ``schema`` (writes are retried by the writer, not here)."""
+    from supabase import ClientOptions, create_client
+
+    assert settings.rest_url and settings.key
+    options = ClientOptions(
+        schema=schema or settings.schema,
+        postgrest_client_timeout=settings.timeout,
+        auto_refresh_token=False,
+        persist_session=False,
+    )
+    return create_client(settings.rest_url, settings.key, options=options)
+
+
+def quote_ident(name: str) -> str:
+    """Quote a Postgres identifier (doubling embedded quotes)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(table)}"

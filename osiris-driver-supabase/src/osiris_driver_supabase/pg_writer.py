@@ -1,0 +1,241 @@
+"""The postgres transport of supabase.writer: COPY inside one transaction, so failure changes nothing.
+
+append COPYs straight into the target; replace and upsert COPY into a ``TEMP ... ON COMMIT DROP``
+staging table and then swap (delete + insert) or merge (``INSERT ... ON CONFLICT DO UPDATE``) in
+the same transaction. Nothing needs session state beyond that one transaction, which is what
+makes the transaction pooler (port 6543) work too, with prepared statements turned off.
+
+Reading the input and the COPY overlap: this thread pulls batches and encodes them as CSV, a
+writer thread sends them, and a bounded queue between them keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from osiris.errors import StepError
+
+from osiris_driver_supabase.connection import Settings, connect, qualified, quote_ident
+from osiris_driver_supabase.encode import to_copy_csv
+from osiris_driver_supabase.types import pg_ddl_type
+
+if TYPE_CHECKING:
+    import psycopg
+    import pyarrow as pa
+
+QUEUE_DEPTH = 4
+"""Encoded batches waiting for the COPY; bounds memory to a few batches."""
+
+
+@dataclass(frozen=True)
+class Target:
+    schema: str
+    table: str
+    mode: str
+    primary_key: Sequence[str]
+    create_if_missing: bool
+
+    @property
+    def name(self) -> str:
+        return qualified(self.schema, self.table)
+
+
+def write_postgres(
+    step_id: str, settings: Settings, target: Target, reader: pa.RecordBatchReader, ctx: Any
+) -> int:
+    """Load ``reader`` into ``target`` in one transaction; return the rows committed."""
+    import psycopg
+
+    columns = list(reader.schema.names)
+    try:
+        conn = connect(settings)
+    except psycopg.OperationalError as exc:
+        raise StepError(
+            step_id, f"cannot connect to the Supabase database: {_first_line(exc)}"
+        ) from exc
+    try:
+        with conn.cursor() as cur:
+            created = _prepare_target(step_id, cur, target, reader.schema)
+            direct = target.mode == "append" or created
+            copy_into = target.name if direct else _staging(cur, target)
+            ctx.log_event(
+                "write_start",
+                table=f"{target.schema}.{target.table}",
+                mode=target.mode,
+                transport="postgres",
+                staging=not direct,
+            )
+            rows = _copy(step_id, cur, copy_into, columns, reader)
+            if not direct:
+                _apply(step_id, cur, target, copy_into, columns)
+        conn.commit()
+    except psycopg.Error as exc:
+        conn.rollback()
+        raise StepError(step_id, _pg_message(exc, target)) from exc
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    return rows
+
+
+def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: pa.Schema) -> bool:
+    """Check (or create) the target; True when it was created in this transaction."""
+    cur.execute("SELECT to_regclass(%s)", (target.name,))
+    if cur.fetchone()[0] is None:
+        if not target.create_if_missing:
+            raise StepError(
+                step_id,
+                f"table {target.schema}.{target.table} does not exist.",
+                hint="Create it, or set create_if_missing: true.",
+            )
+        defs = [f"{quote_ident(f.name)} {pg_ddl_type(f)}" for f in schema]
+        if target.primary_key:
+            defs.append(f"PRIMARY KEY ({', '.join(map(quote_ident, target.primary_key))})")
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target.schema)}")
+        cur.execute(f"CREATE TABLE {target.name} ({', '.join(defs)})")
+        return True
+    existing = set(_target_columns(cur, target))
+    missing = [c for c in schema.names if c not in existing]
+    if missing:
+        raise StepError(
+            step_id,
+            f"column(s) {', '.join(repr(c) for c in missing)} are not in {target.schema}.{target.table}.",
+            hint="Add them to the table or drop them from the data in a duckdb.processor step.",
+        )
+    return False
+
+
+def _target_columns(cur: psycopg.Cursor, target: Target) -> list[str]:
+    cur.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        " AND NOT attisdropped ORDER BY attnum",
+        (target.name,),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def primary_key_of(cur: psycopg.Cursor, target: Target) -> list[str]:
+    cur.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+        " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary"
+        " ORDER BY array_position(i.indkey, a.attnum)",
+        (target.name,),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def _staging(cur: psycopg.Cursor, target: Target) -> str:
+    """A temp copy of the target's shape, dropped at commit (no session state survives)."""
+    name = quote_ident(f"osiris_stage_{target.table}"[:63])
+    cur.execute(f"CREATE TEMP TABLE {name} (LIKE {target.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+    return name
+
+
+def _copy(
+    step_id: str, cur: psycopg.Cursor, into: str, columns: list[str], reader: pa.RecordBatchReader
+) -> int:
+    """Stream every batch into ``COPY into FROM STDIN``; the send runs on a writer thread."""
+    sql = f"COPY {into} ({', '.join(map(quote_ident, columns))}) FROM STDIN (FORMAT csv)"
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+    failure: list[BaseException] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        ended = False
+        try:
+            with cur.copy(sql) as copy:
+                while (chunk := chunks.get()) is not None:
+                    if stop.is_set():
+                        raise _Aborted
+                    copy.write(chunk)
+                ended = True
+                if stop.is_set():
+                    raise _Aborted
+        except BaseException as exc:
+            failure.append(exc)
+            stop.set()
+            while not ended and chunks.get() is not None:  # drain so the producer never blocks
+                pass
+
+    sender = threading.Thread(target=send, name=f"copy-{step_id}", daemon=True)
+    sender.start()
+    rows = 0
+    try:
+        for batch in reader:
+            if stop.is_set():
+                break
+            if batch.num_rows:
+                chunks.put(to_copy_csv(batch))
+                rows += batch.num_rows
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        chunks.put(None)
+        sender.join()
+    if failure and not isinstance(failure[0], _Aborted):
+        raise failure[0]
+    return rows
+
+
+class _Aborted(Exception):
+    """Raised inside the COPY block so psycopg cancels the COPY when the input fails."""
+
+
+def _apply(
+    step_id: str, cur: psycopg.Cursor, target: Target, staging: str, columns: list[str]
+) -> None:
+    cols = ", ".join(map(quote_ident, columns))
+    if target.mode == "replace":
+        # DELETE, not TRUNCATE or a table swap: keeps grants, RLS policies and foreign keys, and
+        # works when other tables reference this one.
+        cur.execute(f"DELETE FROM {target.name}")
+        cur.execute(f"INSERT INTO {target.name} ({cols}) SELECT {cols} FROM {staging}")
+        return
+    keys = list(target.primary_key) or primary_key_of(cur, target)
+    if not keys:
+        raise StepError(
+            step_id,
+            f"upsert into {target.schema}.{target.table} needs primary_key (the table has none).",
+        )
+    unknown = [k for k in keys if k not in columns]
+    if unknown:
+        raise StepError(step_id, f"primary_key column(s) {', '.join(unknown)} are not in the data.")
+    updates = [c for c in columns if c not in keys]
+    action = (
+        "DO UPDATE SET "
+        + ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in updates)
+        if updates
+        else "DO NOTHING"
+    )
+    conflict = ", ".join(map(quote_ident, keys))
+    cur.execute(
+        f"INSERT INTO {target.name} ({cols}) SELECT {cols} FROM {staging}"
+        f" ON CONFLICT ({conflict}) {action}"
+    )
+
+
+def _pg_message(exc: Exception, target: Target) -> str:
+    """One sentence from a PostgreSQL error, naming the column and input row when COPY says so."""
+    import re
+
+    diag = getattr(exc, "diag", None)
+    primary = (diag.message_primary if diag else None) or _first_line(exc)
+    context = (diag.context if diag else None) or ""
+    where = ""
+    if m := re.search(r"COPY [^,]+, line (\d+)(?:, column ([^:]+))?", context):
+        where = f" (input row {m[1]}" + (f", column '{m[2]}'" if m[2] else "") + ")"
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "21000":
+        primary = "the input holds the same primary_key value more than once"
+    return f"writing {target.schema}.{target.table} failed, nothing was changed: {primary}{where}."
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,106 @@
+"""Arrow values ↔ the JSON PostgREST exchanges, without losing precision either way.
+
+Outgoing numbers that JSON would round (decimals, NaN/Infinity) travel as strings, which
+PostgreSQL parses exactly into the target column; JSON-marked text is sent as the JSON value
+itself so a ``jsonb`` column stores the document, not a string.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from osiris_driver_supabase.types import osiris_type, parse_interval
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def batch_rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """Uniform JSON rows: every row carries every column, so no key is ever missing."""
+    columns = [
+        _json_column(batch.schema.field(i), batch.column(i)) for i in range(batch.num_columns)
+    ]
+    names = batch.schema.names
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _json_column(field: pa.Field, array: pa.Array) -> list[Any]:
+    values = array.to_pylist()
+    if osiris_type(field) == "json":
+        return [None if v is None else json.loads(v) for v in values]
+    return [_json_value(v) for v in values]
+
+
+def _json_value(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return (
+            v
+            if math.isfinite(v)
+            else ("NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity"))
+        )
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    if isinstance(v, timedelta):
+        return f"{v.days} days {v.seconds} seconds {v.microseconds} microseconds"
+    if isinstance(v, bytes):
+        return "\\x" + v.hex()
+    if isinstance(v, list):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _json_value(x) for k, x in v.items()}
+    if hasattr(v, "months") and hasattr(v, "nanoseconds"):  # pyarrow MonthDayNano
+        return f"{v.months} months {v.days} days {v.nanoseconds // 1000} microseconds"
+    return str(v)
+
+
+def column_from_json(field: pa.Field, values: list[Any]) -> pa.Array:
+    """Build one Arrow column from PostgREST JSON values for a field of the declared type."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
+    typ = field.type
+    marked = osiris_type(field)
+    if marked == "json":
+        return pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False) for v in values], typ
+        )
+    if t.is_binary(typ):
+        return pa.array([None if v is None else _bytea(v) for v in values], typ)
+    if t.is_interval(typ):
+        return pa.array([None if v is None else parse_interval(v) for v in values], typ)
+    if t.is_decimal(typ) or t.is_timestamp(typ) or t.is_date(typ) or t.is_time(typ):
+        as_text = pa.array([None if v is None else str(v) for v in values], pa.string())
+        if t.is_timestamp(typ):
+            return _timestamps(as_text, typ)
+        return as_text.cast(typ)
+    if t.is_floating(typ):
+        return pa.array([None if v is None else float(v) for v in values], typ)
+    if t.is_string(typ):
+        return pa.array(
+            [None if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values],
+            typ,
+        )
+    return pa.array(values, typ)
+
+
+def _bytea(value: str) -> bytes:
+    if value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return base64.b64decode(value)
+
+
+def _timestamps(text: pa.Array, typ: pa.DataType) -> pa.Array:
+    """ISO text (``T`` or space, optional offset) → timestamp; offsets are converted to UTC."""
+    import pyarrow as pa
+
+    values = [None if s is None else datetime.fromisoformat(s) for s in text.to_pylist()]
+    return pa.array(values, typ)

@@ -1,0 +1,377 @@
+"""supabase.writer / supabase.extractor over the postgres transport, against real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from osiris.errors import StepError
+from osiris.stepdata import StepData
+from osiris.testing import make_context
+from osiris_driver_supabase.connection import connect_kwargs, settings_from
+from osiris_driver_supabase.extractor import SupabaseExtractor
+from osiris_driver_supabase.writer import SupabaseWriter
+
+pytestmark = pytest.mark.postgres
+
+JSON = {b"osiris.type": b"json"}
+
+MATRIX_DDL = """
+CREATE TABLE matrix (
+  id int PRIMARY KEY, i2 smallint, i4 integer, i8 bigint, n numeric(12,2), nbig numeric(60,20),
+  nfree numeric, r real, d double precision, t text, vc varchar(20), u uuid, b boolean,
+  dte date, tm time, ts timestamp, tstz timestamptz, iv interval, j json, jb jsonb, by bytea,
+  ai int[], at text[]
+)"""
+MATRIX_ROWS = """
+INSERT INTO matrix VALUES
+ (1, -32768, -2147483648, -9223372036854775808, -9999999999.99,
+  '-1234567890123456789012345678901234567890.12345678901234567890',
+  '3.14159265358979323846264338327950288419716939937510582097494459',
+  3.4028235e38, 1.7976931348623157e308, '', '', '00000000-0000-0000-0000-000000000000', false,
+  '0001-01-01', '00:00:00', '1000-01-01 00:00:00', '1970-01-01 00:00:00+00',
+  '1 year 2 mons -3 days 04:05:06.000007', '{"a": [1, 2.50, "x"]}', '{"k": {"z": null}}',
+  '\\x00ff00'::bytea, '{1,NULL,3}', '{"a,b","c\\"d",NULL}'),
+ (2, 32767, 2147483647, 9223372036854775807, 9999999999.99, '1e39', '1e-30', 'NaN', '-Infinity',
+  E'emoji 😀 tab\\t nl\\n quote" comma,', 'NULL', 'ffffffff-ffff-ffff-ffff-ffffffffffff', true,
+  '9999-12-31', '23:59:59.999999', '9999-12-31 23:59:59.999999', '2024-02-29 12:00:00.5+05:30',
+  '-838:59:59', '[]', '[]', ''::bytea, '{}', '{}'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+"""
+
+
+def _input(table: pa.Table, batch_rows: int = 2) -> dict[str, StepData]:
+    batches = table.to_batches(max_chunksize=batch_rows)
+    return {"df_up": StepData.from_reader(pa.RecordBatchReader.from_batches(table.schema, batches))}
+
+
+def _write(tmp_path, conn, config, data, step="write"):
+    ctx, rec = make_context(tmp_path, step_id=step, connection=conn)
+    SupabaseWriter().run(step_id=step, config=config, inputs=data, ctx=ctx)
+    return rec
+
+
+def _read(tmp_path, conn, config) -> pa.Table:
+    ctx, _ = make_context(tmp_path, step_id="read", connection=conn)
+    return (
+        SupabaseExtractor().run(step_id="read", config=config, inputs={}, ctx=ctx)["df"].read_all()
+    )
+
+
+def _failing(table: pa.Table, after_batches: int) -> dict[str, StepData]:
+    """An input stream that breaks after a few batches, as a dying source would."""
+
+    def gen():
+        for n, batch in enumerate(table.to_batches(max_chunksize=1)):
+            if n == after_batches:
+                raise RuntimeError("source connection lost")
+            yield batch
+
+    return {"df_up": StepData.from_reader(pa.RecordBatchReader.from_batches(table.schema, gen()))}
+
+
+def test_extract_types_are_exact(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute(MATRIX_DDL)
+    sb_pg.execute(MATRIX_ROWS)
+    out = _read(tmp_path, sb_db_connection, {"table": "matrix", "order": "id.asc", "batch_size": 2})
+    s = out.schema
+    assert s.field("i8").type == pa.int64() and s.field("n").type == pa.decimal128(12, 2)
+    assert s.field("nbig").type == pa.decimal256(60, 20)
+    assert s.field("nfree").type == pa.string() and s.field("nfree").metadata == {
+        b"osiris.type": b"numeric"
+    }
+    assert s.field("j").metadata == JSON and s.field("jb").metadata == JSON
+    assert s.field("tstz").type == pa.timestamp("us", tz="UTC")
+    assert s.field("iv").type == pa.month_day_nano_interval()
+    rows = out.to_pylist()
+    assert rows[0]["nbig"] == Decimal(
+        "-1234567890123456789012345678901234567890.12345678901234567890"
+    )
+    assert rows[0]["nfree"] == "3.14159265358979323846264338327950288419716939937510582097494459"
+    assert (
+        rows[1]["nbig"] == Decimal("1e39")
+        and rows[1]["nfree"] == "0.000000000000000000000000000001"
+    )
+    assert rows[0]["r"] == pa.scalar(3.4028235e38, pa.float32()).as_py()
+    assert rows[1]["d"] == float("-inf") and rows[1]["r"] != rows[1]["r"]  # NaN
+    assert rows[0]["by"] == b"\x00\xff\x00" and rows[1]["by"] == b""
+    assert rows[1]["t"] == 'emoji 😀 tab\t nl\n quote" comma,' and rows[0]["t"] == ""
+    iv = rows[0]["iv"]
+    assert (iv.months, iv.days, iv.nanoseconds) == (14, -3, (4 * 3600 + 5 * 60 + 6) * 10**9 + 7000)
+    assert rows[1]["iv"].nanoseconds == -(838 * 3600 + 59 * 60 + 59) * 10**9
+    assert rows[1]["tstz"] == dt.datetime(2024, 2, 29, 6, 30, 0, 500000, tzinfo=dt.UTC)
+    assert (
+        json.loads(rows[0]["j"]) == {"a": [1, 2.5, "x"]} and rows[0]["j"] == '{"a": [1, 2.50, "x"]}'
+    )
+    assert rows[0]["ai"] == [1, None, 3] and rows[0]["at"] == ["a,b", 'c"d', None]
+    assert rows[0]["u"] == "00000000-0000-0000-0000-000000000000"
+    assert all(v is None for k, v in rows[2].items() if k != "id")
+
+
+def test_roundtrip_through_parquet_is_lossless(tmp_path, sb_pg, sb_db_connection):
+    """Supabase → Parquet → Supabase (create_if_missing) gives the same rows, compared in SQL."""
+    sb_pg.execute(MATRIX_DDL)
+    sb_pg.execute(MATRIX_ROWS)
+    out = _read(tmp_path, sb_db_connection, {"table": "matrix", "interval_as": "text"})
+    assert out.schema.field("iv").metadata == {b"osiris.pg_type": b"interval"}
+    pq.write_table(out, tmp_path / "m.parquet")
+    back = pq.read_table(tmp_path / "m.parquet")
+    _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "copy", "create_if_missing": True, "primary_key": "id"},
+        _input(back),
+    )
+    types = dict(
+        sb_pg.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'copy'::regclass AND attnum > 0"
+        ).fetchall()
+    )
+    assert (
+        types["nbig"] == "numeric(60,20)" and types["nfree"] == "numeric" and types["u"] == "uuid"
+    )
+    assert types["jb"] == "jsonb" and types["iv"] == "interval" and types["ai"] == "integer[]"
+    # json becomes jsonb (same document); compare everything else exactly
+    cols = "id,i2,i4,i8,n,nbig,nfree,r,d,t,vc,u,b,dte,tm,ts,tstz,iv,jb,by,ai,at"
+    diff = sb_pg.execute(
+        f"(SELECT {cols}, j::jsonb FROM matrix EXCEPT SELECT {cols}, j FROM copy)"
+        f" UNION ALL (SELECT {cols}, j FROM copy EXCEPT SELECT {cols}, j::jsonb FROM matrix)"
+    ).fetchall()
+    assert diff == []
+    assert sb_pg.execute("SELECT count(*) FROM copy").fetchone()[0] == 3
+
+
+def test_append_replace_upsert(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, name text, score numeric(5,1))")
+    sb_pg.execute("INSERT INTO t VALUES (1, 'old', 1.0), (9, 'gone', 9.0)")
+    sb_pg.execute("GRANT SELECT ON t TO PUBLIC")
+    data = pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int32()),
+            "name": ["a", None, ""],
+            "score": pa.array([Decimal("1.5"), None, Decimal("-2.0")], pa.decimal128(5, 1)),
+        }
+    )
+    rec = _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "t", "write_mode": "upsert", "primary_key": ["id"]},
+        _input(data),
+    )
+    assert rec.metric("rows_written") == 3
+    assert sb_pg.execute("SELECT id, name, score FROM t ORDER BY id").fetchall() == [
+        (1, "a", Decimal("1.5")),
+        (2, None, None),
+        (3, "", Decimal("-2.0")),
+        (9, "gone", Decimal("9.0")),
+    ]
+    _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "t", "write_mode": "replace"},
+        _input(data.slice(0, 2)),
+    )
+    assert sb_pg.execute("SELECT id, name FROM t ORDER BY id").fetchall() == [(1, "a"), (2, None)]
+    assert sb_pg.execute("SELECT has_table_privilege('public', 't', 'SELECT')").fetchone()[0]
+    _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "t"},
+        _input(pa.table({"id": pa.array([7], pa.int32())})),
+    )
+    assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
+def test_failure_midway_leaves_target_unchanged(tmp_path, sb_pg, sb_db_connection, mode):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, name text)")
+    sb_pg.execute("INSERT INTO t VALUES (1, 'keep'), (2, 'keep')")
+    data = pa.table({"id": pa.array(range(10, 20), pa.int32()), "name": ["new"] * 10})
+    with pytest.raises(RuntimeError, match="source connection lost"):
+        _write(
+            tmp_path,
+            sb_db_connection,
+            {"table": "t", "write_mode": mode, "primary_key": "id"},
+            _failing(data, 5),
+        )
+    assert sb_pg.execute("SELECT id, name FROM t ORDER BY id").fetchall() == [
+        (1, "keep"),
+        (2, "keep"),
+    ]
+
+
+def test_bad_value_in_a_later_batch_names_column_and_row(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, d date)")
+    sb_pg.execute("INSERT INTO t VALUES (1, '2020-01-01')")
+    data = pa.table(
+        {
+            "id": pa.array([5, 6, 7, 8], pa.int32()),
+            "d": ["2021-01-01", "2021-01-02", "2021-01-03", "not a date"],
+        }
+    )
+    with pytest.raises(StepError) as err:
+        _write(
+            tmp_path,
+            sb_db_connection,
+            {"table": "t", "write_mode": "replace"},
+            _input(data, batch_rows=1),
+        )
+    assert (
+        "column 'd'" in str(err.value)
+        and "input row 4" in str(err.value)
+        and "nothing was changed" in str(err.value)
+    )
+    assert sb_pg.execute("SELECT id FROM t").fetchall() == [(1,)]
+
+
+def test_upsert_duplicate_keys_in_input_is_a_clear_error(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    data = pa.table({"id": pa.array([1, 1], pa.int32()), "v": ["a", "b"]})
+    with pytest.raises(StepError, match="same primary_key value more than once"):
+        _write(tmp_path, sb_db_connection, {"table": "t", "write_mode": "upsert"}, _input(data))
+
+
+def test_missing_table_and_unknown_column(tmp_path, sb_pg, sb_db_connection, sb_schema):
+    data = pa.table({"id": [1], "extra": ["x"]})
+    with pytest.raises(StepError, match=f"table {sb_schema}.nope does not exist"):
+        _write(tmp_path, sb_db_connection, {"table": "nope"}, _input(data))
+    sb_pg.execute("CREATE TABLE t (id bigint)")
+    with pytest.raises(StepError, match="'extra' are not in"):
+        _write(tmp_path, sb_db_connection, {"table": "t"}, _input(data))
+
+
+def test_mysql_shaped_arrow_maps_into_postgres(tmp_path, sb_pg, sb_db_connection):
+    """What the MySQL extractor produces: TIME beyond 24 h, BIGINT UNSIGNED max, BLOB, JSON."""
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int64()),
+            pa.field("tm", pa.duration("us")),
+            pa.field("big", pa.uint64()),
+            pa.field("blob", pa.binary()),
+            pa.field("doc", pa.string(), metadata=JSON),
+            pa.field("flag", pa.int8()),
+            pa.field("dt", pa.timestamp("us")),
+            pa.field("amount", pa.decimal128(38, 10)),
+        ]
+    )
+    data = pa.table(
+        [
+            pa.array([1, 2], pa.int64()),
+            pa.array(
+                [
+                    dt.timedelta(hours=838, minutes=59, seconds=59),
+                    -dt.timedelta(hours=838, minutes=59, seconds=59),
+                ],
+                pa.duration("us"),
+            ),
+            pa.array([18446744073709551615, 0], pa.uint64()),
+            pa.array([b"\x00\x01\x00", b""], pa.binary()),
+            pa.array(['{"b": 1, "a": [true, null]}', "null"], pa.string()),
+            pa.array([1, 0], pa.int8()),
+            pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 123456), None], pa.timestamp("us")),
+            pa.array(
+                [Decimal("1234567890123456789012345678.0123456789"), Decimal("-0.0000000001")],
+                pa.decimal128(38, 10),
+            ),
+        ],
+        schema=schema,
+    )
+    _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "m", "create_if_missing": True, "primary_key": "id"},
+        _input(data),
+    )
+    types = dict(
+        sb_pg.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'm'::regclass AND attnum > 0"
+        ).fetchall()
+    )
+    assert types == {
+        "id": "bigint",
+        "tm": "interval",
+        "big": "numeric(20,0)",
+        "blob": "bytea",
+        "doc": "jsonb",
+        "flag": "smallint",
+        "dt": "timestamp without time zone",
+        "amount": "numeric(38,10)",
+    }
+    rows = sb_pg.execute(
+        "SELECT tm::text, big::text, blob, doc::text, amount::text FROM m ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (
+            "838:59:59",
+            "18446744073709551615",
+            b"\x00\x01\x00",
+            '{"a": [true, null], "b": 1}',
+            "1234567890123456789012345678.0123456789",
+        ),
+        ("-838:59:59", "0", b"", "null", "-0.0000000001"),
+    ]
+
+
+def test_query_is_read_only(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute("CREATE TABLE t (id int)")
+    sb_pg.execute("CREATE SEQUENCE s")
+    with pytest.raises(StepError, match=r"config\.query"):
+        _read(tmp_path, sb_db_connection, {"query": "DROP TABLE t"})
+    with pytest.raises(StepError, match="read-only transaction"):
+        _read(
+            tmp_path,
+            sb_db_connection,
+            {
+                "query": f"SELECT nextval('{sb_pg.execute('SHOW search_path').fetchone()[0].strip(chr(34))}.s')"
+            },
+        )
+    assert sb_pg.execute("SELECT to_regclass('t') IS NOT NULL").fetchone()[0]
+
+
+def test_query_streams_in_batches_with_filter_order_limit(
+    tmp_path, sb_pg, sb_db_connection, sb_schema
+):
+    sb_pg.execute(
+        "CREATE TABLE t AS SELECT g AS id, g % 3 AS k, 'n' || g AS name FROM generate_series(1, 2500) g"
+    )
+    ctx, rec = make_context(tmp_path, step_id="read", connection=sb_db_connection)
+    reader = SupabaseExtractor().run(
+        step_id="read",
+        config={"query": f'SELECT * FROM "{sb_schema}".t ORDER BY id', "batch_size": 1000},
+        inputs={},
+        ctx=ctx,
+    )["df"]
+    sizes = [b.num_rows for b in reader]
+    assert sizes == [1000, 1000, 500] and rec.metric("rows_read") == 2500
+    out = _read(
+        tmp_path,
+        sb_db_connection,
+        {
+            "table": "t",
+            "select": "id,name",
+            "filter": {"k": "eq.1", "id": ["gt.10", "lte.40"], "name": "not.like.*7"},
+            "order": "id.desc",
+            "limit": 5,
+        },
+    )
+    assert out.column_names == ["id", "name"]
+    assert out.column("id").to_pylist() == [40, 34, 31, 28, 25]
+
+
+def test_transaction_pooler_dsn_turns_prepared_statements_off():
+    pooled = settings_from(
+        {"db_url": "postgresql://u:p@aws-0-eu.pooler.supabase.com:6543/postgres"}
+    )
+    session = settings_from(
+        {"db_url": "postgresql://u:p@aws-0-eu.pooler.supabase.com:5432/postgres"}
+    )
+    assert pooled.transaction_pooler and connect_kwargs(pooled)["prepare_threshold"] is None
+    assert not session.transaction_pooler and "prepare_threshold" not in connect_kwargs(session)
+    assert settings_from({"pg_dsn": "host=x port=6543 dbname=postgres"}).transaction_pooler
