@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+
+# The test server module sits next to this file; importlib mode does not put it on sys.path.
+sys.path.insert(0, os.path.dirname(__file__))
 
 PG_BASE = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -52,3 +58,48 @@ def sb_pg(sb_schema: str) -> Iterator[object]:
 def sb_db_connection(sb_schema: str) -> dict[str, str]:
     """A supabase connection entry that reaches the test schema through the database only."""
     return {"db_url": "postgresql://postgres@127.0.0.1:5432/test", "schema": sb_schema}
+
+
+JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+@dataclass
+class RestProject:
+    """A local stand-in for a Supabase project: REST URL, keys, the server, the schema."""
+
+    url: str
+    service_key: str
+    anon_key: str
+    schema: str
+    server: object
+
+    def connection(self, key: str | None = None, **extra: object) -> dict[str, object]:
+        return {"url": self.url, "key": key or self.service_key, "schema": self.schema, **extra}
+
+
+@pytest.fixture
+def sb_rest(sb_schema: str) -> Iterator[RestProject]:
+    """The PostgREST-compatible test server over the test schema, with Supabase's two roles."""
+    import psycopg
+    from postgrest_server import PostgrestServer, make_jwt
+
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        for role, extra in (("anon", ""), ("service_role", " BYPASSRLS")):
+            # Roles are cluster-wide: an earlier (or parallel) test may have created them.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation
+            ):
+                conn.execute(f"CREATE ROLE {role} NOLOGIN{extra}")
+        conn.execute(f'GRANT USAGE ON SCHEMA "{sb_schema}" TO anon, service_role')
+        conn.execute(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{sb_schema}" GRANT ALL ON TABLES TO service_role'
+        )
+        conn.execute(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{sb_schema}" GRANT SELECT ON TABLES TO anon'
+        )
+    server = PostgrestServer(dsn=PG_BASE, jwt_secret=JWT_SECRET, schemas=[sb_schema])
+    url = server.start()
+    yield RestProject(
+        url, make_jwt(JWT_SECRET, "service_role"), make_jwt(JWT_SECRET, "anon"), sb_schema, server
+    )
+    server.stop()

@@ -50,7 +50,8 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, (datetime, date, time)):
         return v.isoformat()
     if isinstance(v, timedelta):
-        return f"{v.days} days {v.seconds} seconds {v.microseconds} microseconds"
+        # One microsecond count: Postgres keeps it as hours (838:59:59), never as days.
+        return f"{(v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds} microseconds"
     if isinstance(v, bytes):
         return "\\x" + v.hex()
     if isinstance(v, list):
@@ -69,9 +70,9 @@ def column_from_json(field: pa.Field, values: list[Any]) -> pa.Array:
 
     typ = field.type
     marked = osiris_type(field)
-    if marked == "json":
+    if marked == "json":  # selected as ``col::text``: the document exactly as stored
         return pa.array(
-            [None if v is None else json.dumps(v, ensure_ascii=False) for v in values], typ
+            [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], typ
         )
     if t.is_binary(typ):
         return pa.array([None if v is None else _bytea(v) for v in values], typ)
