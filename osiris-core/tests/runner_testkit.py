@@ -23,6 +23,8 @@ MODULE = "osiris_runner_testkit"
 SECRET = "s3cr3t-Pa55word!"
 BARRIERS: dict[str, threading.Barrier] = {}
 """Named barriers that drivers wait on: two steps reach them together only if they overlap."""
+EVENTS: dict[str, threading.Event] = {}
+"""Named events a driver waits for (set by a test's session listener)."""
 SEEN: dict[str, Any] = {}
 """What drivers observed during a run, for assertions."""
 
@@ -53,6 +55,8 @@ class Synthetic:
     def run(self, *, step_id, config, inputs, ctx):
         if config.get("barrier"):
             BARRIERS[config["barrier"]].wait()
+        if config.get("wait_for"):
+            assert EVENTS[config["wait_for"]].wait(timeout=20), "event never came"
         if config.get("fail"):
             raise RuntimeError(config["fail"])
         rows = int(config.get("rows", 10))

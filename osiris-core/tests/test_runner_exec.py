@@ -220,3 +220,30 @@ def test_twenty_step_chain(runner_kit, tmp_path):
     assert result.ok
     assert all(s["rows"] == 777 for s in status["steps"].values())
     assert len(status["steps"]) == 20
+
+
+def test_stream_published_after_its_consumer_was_skipped_does_not_hang(runner_kit, tmp_path):
+    """'join' is skipped (bad failed) before 'slow' hands over its stream: the run still ends."""
+    from osiris.runner.run import open_session, run_in_session
+
+    skipped = runner_kit.EVENTS["join_skipped"] = threading.Event()
+
+    def listen(kind, record):
+        if record.get("event") == "step_skipped" and record.get("step_id") == "join":
+            skipped.set()
+
+    steps = [
+        {"id": "bad", "component": "kit.synthetic", "config": {"fail": "early"}},
+        {"id": "slow", "component": "kit.synthetic", "config": {"wait_for": "join_skipped"}},
+        {"id": "join", "component": "kit.counter", "needs": ["slow", "bad"]},
+    ]
+    manifest = runner_kit.write_manifest(tmp_path / "compiled", steps)
+    session = open_session(tmp_path / "logs", listeners=(listen,))
+    result = run_in_session(session, manifest, registry=runner_kit.registry(), max_workers=2)
+    status = assert_session_valid(result.session_dir)
+    assert {k: v["status"] for k, v in status["steps"].items()} == {
+        "bad": "failed",
+        "slow": "succeeded",
+        "join": "skipped",
+    }
+    assert status["steps"]["slow"]["rows"] == 0  # nobody read it

@@ -146,17 +146,19 @@ class _Run:
                 self._complete(step.id, None, "none")
                 return
             self._hand_on(step, as_reader(df))
-        except (
-            BaseException
-        ) as exc:  # a driver's failure is the step's outcome, not the run's crash
+        except BaseException as exc:  # a driver's failure is its step's outcome, not a crash
             self._fail_or_skip(step, exc)
 
     def _hand_on(self, step: StepSpec, reader: pa.RecordBatchReader) -> None:
         consumers = self.consumers[step.id]
         if len(consumers) == 1:
             stream = _Stream(self, step, reader)
-            self.streams[step.id] = stream
+            with self.lock:  # either the consumer's skip sees the stream, or we see the skip
+                self.streams[step.id] = stream
+                unread = self.outcomes[consumers[0]].status in TERMINAL
             self._publish(step.id, StepData.from_reader(stream.reader()))
+            if unread:
+                stream.finish()
             return
         if not consumers:
             rows = sum(batch.num_rows for batch in reader)
