@@ -146,7 +146,7 @@ def test_bad_value_fails_the_run_and_leaves_no_output(tmp_path, fs_e2e_cwd):
     result = _run("run", str(pipeline))
     assert result.exit_code == 1
     assert (
-        f"{project / 'data' / 'prices.csv'}: column 'price', row 400000: 'n/a' is not a valid"
+        f"{project / 'data' / 'prices.csv'}: column 'price', row 400000 (line 400001): 'n/a' is not a valid"
         " decimal128(10, 2)."
     ) in result.output
     assert [p.name for p in (project / "out").iterdir()] == []  # no target, no temporary file

@@ -57,15 +57,23 @@ def test_malformed_csv_names_the_row(tmp_path, fs_run):
     with pytest.raises(StepError) as err:
         fs_run(CsvExtractor(), tmp_path, {"path": "a.csv"}, step_id="load")
     assert str(err.value) == (
-        f"Step 'load': {tmp_path / 'a.csv'}: malformed CSV at row 4 (the header is row 1):"
+        f"Step 'load': {tmp_path / 'a.csv'}: malformed CSV at line 4:"
         " expected 2 columns, got 3. Check the delimiter and quoting."
     )
+
+
+def test_malformed_csv_line_counts_multiline_values_and_skipped_rows(tmp_path, fs_run):
+    (tmp_path / "a.csv").write_text('# exported\na,b\n1,"x\ny"\n2,3\n4,5,6\n')
+    with pytest.raises(
+        StepError, match=r"a.csv: malformed CSV at line 6: expected 2 columns, got 3\."
+    ):
+        fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "skip_rows": 1})
 
 
 def test_malformed_csv_after_the_first_block(tmp_path, fs_run):
     body = "".join(f"{i},x\n" for i in range(300_000))
     (tmp_path / "a.csv").write_text("a,b\n" + body + "1,2,3\n")
-    with pytest.raises(StepError, match=r"malformed CSV at row 300002 \(the header is row 1\)"):
+    with pytest.raises(StepError, match=r"malformed CSV at line 300002: expected 2 columns, got 3"):
         fs_run(CsvExtractor(), tmp_path, {"path": "a.csv"})
 
 
@@ -79,7 +87,7 @@ def test_value_not_matching_a_pinned_type_names_column_and_row(tmp_path, fs_run)
             step_id="load",
         )
     assert str(err.value) == (
-        f"Step 'load': {tmp_path / 'a.csv'}: column 'amount', row 2: 'ten' is not a valid"
+        f"Step 'load': {tmp_path / 'a.csv'}: column 'amount', row 2 (line 3): 'ten' is not a valid"
         " decimal128(10, 2). Fix the data or change the type in schema:."
     )
 
@@ -89,7 +97,7 @@ def test_inferred_type_broken_later_in_the_file(tmp_path, fs_run):
     (tmp_path / "a.csv").write_text("n\n" + body + "oops\n")
     with pytest.raises(StepError) as err:
         fs_run(CsvExtractor(), tmp_path, {"path": "a.csv"})
-    assert "column 'n', row 1000001: 'oops' is not a valid int64" in str(err.value)
+    assert "column 'n', row 1000001 (line 1000002): 'oops' is not a valid int64" in str(err.value)
     assert "schema: {n: string}" in str(err.value)
 
 

@@ -169,7 +169,8 @@ class _CsvFileReader:
         message = str(exc)
         if invalid_rows:
             row = invalid_rows[0]
-            where = f"row {row.number} (the header is row 1)" if row.number else "a row"
+            line = self._line_of_record(path, row.number) if row.number else None
+            where = f"line {line}" if line else f"row {row.number}" if row.number else "a row"
             return StepError(
                 self.step_id,
                 f"{path}: malformed CSV at {where}: expected {row.expected_columns} columns,"
@@ -189,13 +190,42 @@ class _CsvFileReader:
         where = f" at row {row.group(1)}" if row else ""
         return StepError(self.step_id, f"{path}: cannot read the CSV{where}: {message}")
 
+    def _line_of_record(self, path: Path, number: int) -> int | None:
+        """The file line where CSV record ``number`` (1-based, as pyarrow counts: skipped rows
+        and the header included) ends; quoted values may span lines. Only on the error path."""
+        import csv
+        import io
+
+        import pyarrow as pa
+
+        try:
+            with pa.input_stream(str(path), compression=_compression(self.config)) as raw:
+                text = io.TextIOWrapper(
+                    raw, encoding=self.config.get("encoding", "utf-8"), newline=""
+                )
+                reader = csv.reader(
+                    text,
+                    delimiter=self.config.get("delimiter", ","),
+                    quotechar=self.config.get("quotechar", '"'),
+                )
+                for index, _ in enumerate(reader, start=1):
+                    if index == number:
+                        return reader.line_num
+        except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException):
+            return None
+        return None
+
     def _conversion_error(self, path: Path, match: re.Match) -> StepError:
         index, detail = match.groups()
         name = self._column_name(path, int(index))
         bad = _BAD_VALUE.search(detail)
         value = next((g for g in bad.groups() if g is not None), "") if bad else ""
         row = self._find_row(path, name, value) if bad else None
-        where = f"row {row}" if row else "a row"
+        where = "a row"
+        if row:
+            before = self.config.get("skip_rows", 0) + (1 if self.config.get("header", True) else 0)
+            line = self._line_of_record(path, row + before)
+            where = f"row {row} (line {line})" if line else f"row {row}"
         type_ = self.column_types.get(name) or (self.first_types or {}).get(name)
         type_name = str(type_) if type_ is not None else "value of the column's type"
         pinned = name in self.pinned
