@@ -218,6 +218,7 @@ def test_unknown_component_is_invalid_input(runner_kit, tmp_path):
     assert result.exit_code == 2 and not status["ok"]
     assert status["error"].startswith("Step 'x': Unknown component 'kit.nope'.")
     assert "step_start" not in [e["event"] for e in events]
+    assert status["steps"]["x"]["status"] == "skipped"
 
 
 def test_twenty_step_chain(runner_kit, tmp_path):

@@ -75,6 +75,15 @@ def run_in_session(
 
         manifest = load_manifest(manifest_path)
         session.pipeline = manifest.name
+        steps = {  # until execution reports, every step is one that did not run
+            s.id: {
+                "status": "skipped",
+                "rows": None,
+                "duration_ms": None,
+                "error": "the run stopped before this step started",
+            }
+            for s in manifest.steps
+        }
         session.copy_compiled(manifest.compiled_dir, manifest.path)
         if registry is None:
             from osiris.registry import build_registry
@@ -104,10 +113,6 @@ def run_in_session(
         session.event("adapter_prepare_start", adapter=adapter, steps=len(manifest.steps))
         prepared = adapter_obj.prepare(manifest.raw, ctx)
         session.event("adapter_prepare_complete", adapter=adapter)
-        steps = {
-            s.id: {"status": "pending", "rows": None, "duration_ms": None, "error": None}
-            for s in manifest.steps
-        }
         result = adapter_obj.execute(prepared, ctx)
         steps.update(result.steps)
         counts = _counts(steps)
