@@ -63,8 +63,13 @@ def _require(name: str, probe: Any, start: str) -> None:
 def _mysql(database: str | None = None) -> Any:
     import pymysql
 
-    return pymysql.connect(**MYSQL, database=database, autocommit=True, charset="utf8mb4",
-                           init_command="SET time_zone = '+00:00'")  # fmt: skip
+    return pymysql.connect(
+        **MYSQL,
+        database=database,
+        autocommit=True,
+        charset="utf8mb4",
+        init_command="SET time_zone = '+00:00'",
+    )
 
 
 def _mysql_rows(database: str, sql: str) -> list[tuple]:
@@ -93,10 +98,16 @@ class Golden:
 def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
     import psycopg
 
-    _require("MariaDB on 127.0.0.1:3306", lambda: _mysql().close(),
-             "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd")  # fmt: skip
-    _require("PostgreSQL on 127.0.0.1:5432", lambda: psycopg.connect(PG_DSN, connect_timeout=3).close(),
-             "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")  # fmt: skip
+    _require(
+        "MariaDB on 127.0.0.1:3306",
+        lambda: _mysql().close(),
+        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+    )
+    _require(
+        "PostgreSQL on 127.0.0.1:5432",
+        lambda: psycopg.connect(PG_DSN, connect_timeout=3).close(),
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    )
     for module in ("osiris.runner", "osiris.compiler", "osiris_driver_mysql.extractor"):
         pytest.importorskip(module, reason=f"{module} has not landed yet")
     sys.path.insert(0, str(SB_TESTS))
@@ -135,7 +146,8 @@ def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
     monkeypatch.setenv("E2E_SB_URL", url)
     monkeypatch.setenv("E2E_SB_KEY", make_jwt(JWT_SECRET, "service_role"))
     monkeypatch.setenv("E2E_SB_DB_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    (work / "osiris_connections.yaml").write_text(textwrap.dedent("""\
+    (work / "osiris_connections.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         connections:
           mysql:
@@ -153,7 +165,9 @@ def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
               url: ${E2E_SB_URL}
               key: ${E2E_SB_KEY}
               schema: ${E2E_SB_SCHEMA}
-        """), encoding="utf-8")  # fmt: skip
+        """),
+        encoding="utf-8",
+    )
     try:
         yield Golden(mysql_db, schema, pg, server, work)
     finally:
@@ -216,7 +230,10 @@ def _normal(value: Any) -> Any:
 def _same_table(g: Golden, table: str) -> None:
     order = TABLES[table]
     mine = [tuple(map(_normal, r)) for r in g.pg_rows(f"SELECT * FROM {table} ORDER BY {order}")]
-    theirs = [tuple(map(_normal, r)) for r in _mysql_rows(g.mysql_db, f"SELECT * FROM {table} ORDER BY {order}")]
+    theirs = [
+        tuple(map(_normal, r))
+        for r in _mysql_rows(g.mysql_db, f"SELECT * FROM {table} ORDER BY {order}")
+    ]
     if table == "movies":  # ENUM travels as its label
         theirs = [tuple(str(v) if i == 4 else v for i, v in enumerate(r)) for r in theirs]
     assert mine == theirs, table
@@ -241,7 +258,10 @@ def test_five_movies_tables_mysql_to_supabase_append(golden, transport):
     for table in TABLES:
         _same_table(golden, table)
     expected = {t: dict(_column_types(golden, t)) for t in TABLES}
-    assert expected["movies"]["details"] == "jsonb" and expected["movies"]["budget_usd"] == "numeric(14,2)"
+    assert (
+        expected["movies"]["details"] == "jsonb"
+        and expected["movies"]["budget_usd"] == "numeric(14,2)"
+    )
     assert expected["reviews"]["reviewed_at"] == "timestamp with time zone"
     assert expected["reviews"]["review_id"] == "numeric(20,0)"
     title = golden.pg_rows("SELECT title, details->>'emoji' FROM movies WHERE movie_id = 5")
