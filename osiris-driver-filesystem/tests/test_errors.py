@@ -145,6 +145,11 @@ def test_json_errors(tmp_path, fs_run):
         StepError, match=r"field 'd', row 2 \('abc'\) is not a valid decimal128\(5, 2\)"
     ):
         fs_run(JsonExtractor(), tmp_path, {"path": "c.jsonl", "schema": {"d": "decimal128(5,2)"}})
+    (tmp_path / "d.json").write_text('[{"d": 1.5}, {"d": 2}, {"d": 1.555}]')
+    with pytest.raises(
+        StepError, match=r"field 'd', row 3 \('1.555'\) is not a valid decimal128\(5, 2\)"
+    ):
+        fs_run(JsonExtractor(), tmp_path, {"path": "d.json", "schema": {"d": "decimal128(5,2)"}})
 
 
 def test_json_writer_rejects_nan(tmp_path, fs_run):
@@ -161,3 +166,10 @@ def test_writer_needs_exactly_one_input(tmp_path):
     data = {n: StepData.from_table(pa.table({"a": [1]})) for n in ("df_a", "df_b")}
     with pytest.raises(StepError, match=r"a writer needs exactly one input, got 2 \(df_a, df_b\)"):
         CsvWriter().run(step_id="w", config={"path": "x.csv"}, inputs=data, ctx=ctx)
+
+
+def test_csv_writer_refuses_nested_types(tmp_path, fs_run):
+    table = pa.table({"tags": pa.array([["a"]], pa.list_(pa.string()))})
+    with pytest.raises(StepError, match=r"^Step 'step': cannot write CSV: .*Use parquet_writer"):
+        fs_run(CsvWriter(), tmp_path, {"path": "n.csv"}, table)
+    assert not (tmp_path / "n.csv").exists()

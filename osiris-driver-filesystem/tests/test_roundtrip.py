@@ -132,3 +132,48 @@ def test_writer_streams_from_a_live_reader(tmp_path, fs_run):
     data = StepData.from_reader(pa.RecordBatchReader.from_batches(schema, batches))
     ParquetWriter().run(step_id="w", config={"path": "s.parquet"}, inputs={"df_a": data}, ctx=ctx)
     assert rec.metric("rows_written") == 50
+
+
+def test_json_array_streams_element_by_element(tmp_path):
+    rows = 200_000
+    body = ",\n".join(f'  {{"n": {i}, "s": "row {i}", "v": 1.50}}' for i in range(rows))
+    (tmp_path / "big.json").write_text("[\n" + body + "\n]\n")
+    ctx, rec = make_context(tmp_path)
+    reader = JsonExtractor().run(step_id="s", config={"path": "big.json"}, inputs={}, ctx=ctx)["df"]
+    sizes = [b.num_rows for b in reader]
+    assert len(sizes) > 1 and sum(sizes) == rows
+    assert rec.metric("rows_read") == rows
+
+
+def test_json_array_keeps_exact_number_text_and_odd_layout(tmp_path, fs_run):
+    (tmp_path / "a.json").write_text(
+        ' \n[{"id": 1,\n "price": 0.10000000000000000001, "tags": ["a", "b"],\n'
+        ' "meta": {"k": "line\\nbreak"}} ,{"id":2,"price":2,"tags":[],"meta":{"k":null}}]'
+    )
+    table, _ = fs_run(
+        JsonExtractor(), tmp_path, {"path": "a.json", "schema": {"price": "decimal128(22,20)"}}
+    )
+    assert table.column("price").to_pylist()[0] == __import__("decimal").Decimal(
+        "0.10000000000000000001"
+    )
+    assert table.column("tags").to_pylist() == [["a", "b"], []]
+    assert table.column("meta").to_pylist() == [{"k": "line\nbreak"}, {"k": None}]
+
+
+def test_nested_types_round_trip_through_json_and_parquet(tmp_path, fs_run):
+    table = pa.table(
+        {
+            "id": [1, 2],
+            "tags": pa.array([["x", "ü"], None], pa.list_(pa.string())),
+            "meta": pa.array([{"a": 1, "b": "q"}, {"a": None, "b": None}]),
+        }
+    )
+    fs_run(JsonWriter(), tmp_path, {"path": "n.jsonl"}, table)
+    assert (tmp_path / "n.jsonl").read_text().splitlines()[
+        0
+    ] == '{"id":1,"tags":["x","ü"],"meta":{"a":1,"b":"q"}}'
+    back, _ = fs_run(JsonExtractor(), tmp_path, {"path": "n.jsonl"})
+    assert back.to_pylist() == table.to_pylist()
+    fs_run(ParquetWriter(), tmp_path, {"path": "n.parquet"}, table)
+    back, _ = fs_run(ParquetExtractor(), tmp_path, {"path": "n.parquet"})
+    assert back.equals(table)

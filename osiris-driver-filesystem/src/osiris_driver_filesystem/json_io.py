@@ -135,6 +135,7 @@ def _native(type_: pa.DataType) -> bool:
         or pa.types.is_boolean(type_)
         or pa.types.is_string(type_)
         or pa.types.is_null(type_)
+        or pa.types.is_decimal(type_)  # from numbers and strings, digit for digit
     )
 
 
@@ -202,7 +203,7 @@ def _open_json(
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError) as exc:
         if "Empty JSON stream" in str(exc):  # no objects: no rows, only the pinned columns
             return pa.RecordBatchReader.from_batches(pa.schema(list(pinned.items())), [])
-        raise _error(step_id, path, exc) from exc
+        raise _error(step_id, config, path, exc, pinned, array) from exc
     order = [k for k in _first_keys(config, path, array) if k in reader.schema.names]
     order += [n for n in reader.schema.names if n not in order]
     columns = config.get("columns")
@@ -226,7 +227,7 @@ def _open_json(
             except StopIteration:
                 return
             except (pa.ArrowInvalid, ValueError, UnicodeDecodeError) as exc:
-                raise _error(step_id, path, exc) from exc
+                raise _error(step_id, config, path, exc, pinned, array) from exc
             yield _convert(step_id, path, batch.select(order), target, offset)
             offset += batch.num_rows
 
@@ -259,8 +260,57 @@ def _convert(
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 
-def _error(step_id: str, path: Path, exc: Exception) -> StepError:
+def _locate(
+    config: Mapping[str, Any], path: Path, pinned: dict[str, pa.DataType], array: bool
+) -> tuple[str, int, Any] | None:
+    """The first (field, 1-based row, value) that does not fit its pinned type: pyarrow's
+    message names neither. Only on the error path."""
+    import pyarrow as pa
+
+    source = _lines(config, path, array)
+    try:
+        lines = source if array else io.BufferedReader(source)
+        row = 0
+        for raw in lines:
+            if not raw.strip():
+                continue
+            row += 1
+            record = json.loads(raw, parse_float=str, parse_int=str)
+            for name, type_ in pinned.items():
+                value = record.get(name) if isinstance(record, dict) else None
+                if value is None:
+                    continue
+                try:
+                    if textcodec.is_binary(type_):
+                        base64.b64decode(value, validate=True)
+                    else:
+                        pa.array([value], pa.string()).cast(type_)
+                except (TypeError, ValueError, pa.ArrowException):
+                    return name, row, value
+    except (ValueError, OSError):
+        return None
+    finally:
+        source.close()
+    return None
+
+
+def _error(
+    step_id: str,
+    config: Mapping[str, Any],
+    path: Path,
+    exc: Exception,
+    pinned: dict[str, pa.DataType],
+    array: bool,
+) -> StepError:
     message = str(exc).replace("JSON parse error: ", "")
+    bad = _locate(config, path, pinned, array) if pinned else None
+    if bad:
+        name, row, value = bad
+        return StepError(
+            step_id,
+            f"{path}: field '{name}', row {row} ('{value}') is not a valid {pinned[name]}.",
+            hint="Fix the data or change the type in schema:.",
+        )
     if "changed from" in message:
         return StepError(
             step_id,
