@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cd examples/movies
-exec ../../.venv/bin/osiris run pipeline.yaml
+../../.venv/bin/osiris run pipeline.yaml
+echo "Outputs: $(pwd)/output/ (director_stats and top_rated, each as .parquet and .csv)"
