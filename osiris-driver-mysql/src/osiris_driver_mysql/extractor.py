@@ -130,7 +130,6 @@ class MySQLExtractor:
             sql, _ = build_query(step_id, config, select=_floats_as_double(names, set(floats)))
         schema = pa.schema([c.arrow_field(tinyint1_as_bool=as_bool) for c in columns])
         reader = _Reader(step_id, ctx, sql, columns, schema, batch_size)
-        reader.start()
         return {"df": pa.RecordBatchReader.from_batches(schema, reader.batches())}
 
 
@@ -189,6 +188,7 @@ class _Reader:
              for i, c in enumerate(self.columns)]
         )  # fmt: skip
         rows_read = bytes_read = 0
+        self.start()  # on the first pull: a stream nobody reads holds no connection
         try:
             while True:
                 try:

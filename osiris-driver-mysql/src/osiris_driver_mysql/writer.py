@@ -58,7 +58,11 @@ class MySQLWriter:
             raise StepError(step_id, "mode 'upsert' needs 'primary_key' (the columns to match on).")
         data = next(iter(inputs.values()))
         job = _Job(step_id, ctx, schema, name, mode, keys, config)
-        return job.write(data.reader())
+        reader = data.reader()
+        try:
+            return job.write(reader)
+        finally:
+            reader.close()  # on failure, lets the upstream stream release its connection now
 
 
 class _Job:
