@@ -512,3 +512,15 @@ def test_bad_param_values_and_unknown_profile():
     )
     assert errors["params.flag"].startswith("--param flag must be a boolean")
     assert errors["profiles"] == "unknown profile 'staging'; defined: flat, prod"
+
+
+def test_secret_looking_params_are_errors_because_meta_json_records_params():
+    text = HEAD + "params: {db_password: hunter2, limit: 5}\nsteps:\n" + extract()
+    issues = [i for i in issues_of(text) if i.severity == "error"]
+    assert [(i.path, i.message) for i in issues] == [
+        (
+            "params.db_password",
+            "parameter 'db_password' looks like a secret; parameter values are written to meta.json",
+        )
+    ]
+    assert errors_of(HEAD + "steps:\n" + extract(), params={"api_token": "abc"})["params.api_token"]

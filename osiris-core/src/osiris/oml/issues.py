@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -75,3 +76,10 @@ def format_path(parts: Sequence[PathPart]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def allowed_hint(name: object, allowed: Sequence[str]) -> str:
+    """``did you mean 'table'? allowed: a, b, table`` — the fix for an unknown name."""
+    close = difflib.get_close_matches(str(name), list(allowed), n=1)
+    did_you_mean = f"did you mean '{close[0]}'? " if close else ""
+    return f"{did_you_mean}allowed: {', '.join(allowed) or 'none'}"

@@ -6,7 +6,6 @@ user (or an LLM) can fix a file in one go. The result is a ``Pipeline`` the comp
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -17,9 +16,11 @@ from typing import Any
 
 from osiris.components import Component
 from osiris.errors import InvalidInputError, RegistryError
+from osiris.oml.configschema import config_problems
 from osiris.oml.graph import find_cycles, topological_order
-from osiris.oml.issues import Issue, OmlValidationError, PathPart, format_path
+from osiris.oml.issues import Issue, OmlValidationError, PathPart, allowed_hint, format_path
 from osiris.oml.params import resolve_params, substitute
+from osiris.oml.secrets import is_literal, is_secret_name, literal_secrets
 from osiris.oml.yamlload import Document, load_document
 
 OML_VERSION = "0.1.0"
@@ -36,15 +37,6 @@ MODES = {"read": "extract", "write": "write", "transform": "transform"}
 """OML mode → the component spec's mode."""
 DATA_MODES = ("read", "transform")
 STEP_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-SECRET_NAMES = frozenset(
-    {
-        "password", "passwd", "pwd", "pass", "secret", "token", "key", "api_key", "apikey",
-        "service_role_key", "anon_key", "access_key", "secret_key", "private_key",
-        "client_secret", "access_token", "refresh_token", "auth_token", "bearer_token", "dsn",
-        "connection_string", "connection_url", "database_url", "db_url", "credentials",
-    }
-)  # fmt: skip
-SECRET_SUFFIXES = ("_password", "_secret", "_token", "_api_key", "_apikey", "_dsn")
 SQL_DIALECTS = {
     "mysql": "mysql",
     "mariadb": "mysql",
@@ -176,6 +168,13 @@ class _Checker:
             data, profile=profile, cli=cli, env=env, position=self.doc.position
         )
         self.issues.extend(resolution.issues)
+        for name, value in resolution.values.items():
+            if is_secret_name(name) and is_literal(value):
+                self.add(
+                    ("params", name),
+                    f"parameter '{name}' looks like a secret; parameter values are written to meta.json",
+                    "put the secret in osiris_connections.yaml and reference the connection with config.connection: '@family.alias'",
+                )
         raw_steps = data.get("steps")
         if raw_steps is None:
             self.add((), "required key 'steps' is missing", "add steps: with at least one step")
@@ -227,7 +226,7 @@ class _Checker:
             if key in FORBIDDEN:
                 self.add((key,), f"'{key}' is not an OML v0.1.0 key", FORBIDDEN[key])
             elif key not in TOP_LEVEL:
-                self.add((key,), f"unknown top-level key '{key}'", _allowed(key, TOP_LEVEL))
+                self.add((key,), f"unknown top-level key '{key}'", allowed_hint(key, TOP_LEVEL))
         if "oml_version" not in data:
             self.add(
                 (),
@@ -270,7 +269,7 @@ class _Checker:
                     "list upstream step ids under needs: instead",
                 )
             elif key not in STEP_KEYS:
-                self.add((*here, key), f"unknown step key '{key}'", _allowed(key, STEP_KEYS))
+                self.add((*here, key), f"unknown step key '{key}'", allowed_hint(key, STEP_KEYS))
         draft.id = self._step_id(raw, here)
         draft.component = self._component(raw, here)
         draft.mode = self._mode(raw, here, draft.component)
@@ -382,17 +381,7 @@ class _Checker:
         self, config: dict[str, Any], where: tuple[PathPart, ...], component: Component | None
     ) -> set[tuple[PathPart, ...]]:
         """Secrets never appear in OML: they live in osiris_connections.yaml."""
-        found: set[tuple[PathPart, ...]] = set()
-        for pointer in component.secret_pointers if component else []:
-            parts = tuple(
-                p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")
-            )
-            value: Any = config
-            for part in parts:
-                value = value.get(part) if isinstance(value, dict) else None
-            if _literal(value):
-                found.add(parts)
-        found.update(_secret_named(config, ()))
+        found = literal_secrets(config, component.secret_pointers if component else ())
         for rel in sorted(found, key=str):
             self.add(
                 (*where, *rel),
@@ -461,70 +450,8 @@ class _Checker:
         component: Component,
         secrets: set[tuple[PathPart, ...]],
     ) -> None:
-        import jsonschema
-
-        schema = dict(component.config_schema)
-        instance = dict(config)
-        properties = schema.get("properties") or {}
-        from_connection: set[str] = set()
-        if "connection" in instance:
-            from_connection = set(_connection_fields(component))
-            if "connection" not in properties:
-                instance.pop("connection")
-        validator = jsonschema.Draft202012Validator(schema)
-        reported: set[tuple[PathPart, ...]] = set()
-        for error in sorted(
-            validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
-        ):
-            base = tuple(error.absolute_path)
-            if error.validator == "required":
-                for name in error.validator_value:
-                    if (
-                        isinstance(error.instance, dict)
-                        and name not in error.instance
-                        and not (not base and name in from_connection)
-                    ):
-                        self._once(
-                            reported,
-                            (*where, *base, name),
-                            f"required field '{name}' is missing",
-                            _field_fix(component, name),
-                        )
-            elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                sub = _subschema(schema, base)
-                allowed = sorted((sub.get("properties") or {}).keys())
-                patterns = list((sub.get("patternProperties") or {}).keys())
-                for name in error.instance:
-                    if name not in allowed and not any(re.search(p, name) for p in patterns):
-                        self._once(
-                            reported,
-                            (*where, *base, name),
-                            f"unknown field '{name}' for {component.name}",
-                            _allowed(name, allowed) if allowed else "remove it",
-                        )
-            else:
-                message = (
-                    "invalid value (not shown: it is a secret)"
-                    if base in secrets
-                    else error.message
-                )
-                self._once(
-                    reported,
-                    (*where, *base),
-                    message,
-                    f"see `osiris components show {component.name}`",
-                )
-
-    def _once(
-        self,
-        reported: set[tuple[PathPart, ...]],
-        path: tuple[PathPart, ...],
-        message: str,
-        fix: str,
-    ) -> None:
-        if path not in reported:
-            reported.add(path)
-            self.add(path, message, fix)
+        for path, message, fix in config_problems(config, component, secrets):
+            self.add((*where, *path), message, fix)
 
     def _query_policy(
         self, config: dict[str, Any], where: tuple[PathPart, ...], component: Component
@@ -586,7 +513,7 @@ class _Checker:
                         self.add(
                             (*where, i),
                             f"needs unknown step '{upstream}'",
-                            _allowed(upstream, [s for s in ids if s != d.id]),
+                            allowed_hint(upstream, [s for s in ids if s != d.id]),
                         )
                     elif upstream not in valid:
                         valid.append(upstream)
@@ -636,59 +563,6 @@ class _Checker:
                 f"steps form a cycle: {spelled}",
                 "remove one of these needs so data flows one way",
             )
-
-
-def _literal(value: Any) -> bool:
-    return value is not None and value != "" and not isinstance(value, dict | list | bool)
-
-
-def _secret_named(value: Any, path: tuple[PathPart, ...]) -> set[tuple[PathPart, ...]]:
-    found: set[tuple[PathPart, ...]] = set()
-    if isinstance(value, dict):
-        for key, v in value.items():
-            name = str(key).lower().replace("-", "_")
-            if (name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)) and _literal(v):
-                found.add((*path, key))
-            else:
-                found |= _secret_named(v, (*path, key))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found |= _secret_named(v, (*path, i))
-    return found
-
-
-def _connection_fields(component: Component) -> list[str]:
-    """Config fields a connection supplies (``x-connection-fields``: names or ``{name: ...}``)."""
-    out = []
-    for item in component.spec.get("x-connection-fields") or []:
-        name = item.get("name", item.get("field")) if isinstance(item, dict) else item
-        if isinstance(name, str):
-            out.append(name)
-    return out
-
-
-def _subschema(schema: Mapping[str, Any], path: tuple[PathPart, ...]) -> Mapping[str, Any]:
-    for part in path:
-        if isinstance(part, int):
-            schema = schema.get("items") or {}
-        else:
-            schema = (schema.get("properties") or {}).get(part) or {}
-    return schema
-
-
-def _field_fix(component: Component, name: str) -> str:
-    prop = (component.config_schema.get("properties") or {}).get(name) or {}
-    about = (
-        f" ({prop['description'].rstrip('.')})" if isinstance(prop.get("description"), str) else ""
-    )
-    return f"add {name}{about}"
-
-
-def _allowed(name: str, allowed: Any) -> str:
-    allowed = list(allowed)
-    close = difflib.get_close_matches(str(name), allowed, n=1)
-    did_you_mean = f"did you mean '{close[0]}'? " if close else ""
-    return f"{did_you_mean}allowed: {', '.join(allowed) or 'none'}"
 
 
 def _brief(value: Any) -> str:

@@ -110,7 +110,7 @@ class ComponentContractTests:
     def test_examples_are_valid_configs(self, contract_component: Any) -> None:
         import jsonschema
 
-        from osiris.oml.validate import _secret_named
+        from osiris.oml.secrets import literal_secrets
 
         validator = jsonschema.Draft202012Validator(contract_component.config_schema)
         for i, example in enumerate(contract_component.spec.get("examples") or []):
@@ -122,7 +122,7 @@ class ComponentContractTests:
             assert not errors, (
                 f"examples[{i}] ({example.get('title', '')}) is not a valid config: {errors}"
             )
-            secrets = sorted("/".join(map(str, p)) for p in _secret_named(config, ()))
+            secrets = sorted("/".join(map(str, p)) for p in literal_secrets(config))
             assert not secrets, (
                 f"examples[{i}] holds literal secrets at {secrets}; use a connection"
             )
