@@ -524,3 +524,24 @@ def test_secret_looking_params_are_errors_because_meta_json_records_params():
         )
     ]
     assert errors_of(HEAD + "steps:\n" + extract(), params={"api_token": "abc"})["params.api_token"]
+
+
+def test_profile_with_params_and_other_keys():
+    text = PARAMS.replace(
+        "  flat: {limit: 7}\n",
+        "  flat: {limit: 7}\n  doc: {description: documented, params: {limit: 3}}\n",
+    )
+    config, _ = _config(text + STEP, env={}, profile="doc")
+    assert config["limit"] == 3
+
+
+def test_issues_outside_any_written_key_have_no_position():
+    (issue,) = [
+        i
+        for i in issues_of(HEAD + "steps:\n" + extract(), params={"bad name": "1"})
+        if i.severity == "error"
+    ]
+    assert (issue.path, issue.line, issue.column) == ("params", None, None)
+    assert issue.format("p.yaml").startswith(
+        "p.yaml: error: params: --param name 'bad name' is not a valid"
+    )

@@ -199,7 +199,7 @@ def _profile(
         return {}
     profiles = profiles or {}
     for pname, body in profiles.items():
-        values = body.get("params") if isinstance(body, dict) and set(body) == {"params"} else body
+        values = _profile_values(body)
         if not isinstance(values, dict):
             where = ("profiles", pname)
             out.issues.append(
@@ -224,8 +224,15 @@ def _profile(
         )
         return {}
     body = profiles[name]
-    values = body.get("params") if isinstance(body, dict) and set(body) == {"params"} else body
+    values = _profile_values(body)
     return dict(values) if isinstance(values, dict) else {}
+
+
+def _profile_values(body: Any) -> Any:
+    """``{params: {...}, description: ...}`` or the values directly."""
+    if isinstance(body, dict) and isinstance(body.get("params"), dict):
+        return body["params"]
+    return body
 
 
 def _referenced(steps: Any) -> set[str]:

@@ -43,12 +43,12 @@ class Document:
     base_dir: Path = field(default_factory=Path)
 
     def position(self, path: tuple[PathPart, ...]) -> tuple[int | None, int | None]:
-        """Line and column of ``path`` or of its nearest written ancestor."""
+        """Line and column of ``path`` or of its nearest written ancestor (none for the root)."""
         while path:
             if path in self.marks:
                 return self.marks[path]
             path = path[:-1]
-        return (1, 1) if self.marks else (None, None)
+        return (None, None)
 
 
 def load_document(path: str | Path) -> Document:
