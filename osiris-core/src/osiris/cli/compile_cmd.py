@@ -15,7 +15,7 @@ LAST_COMPILE = Path(".osiris") / "last_compile.json"
 """Where ``osiris run --last-compile`` finds the newest manifest (relative to the cwd)."""
 
 
-@click.command("compile")
+@click.command("compile", short_help="Compile an OML file into manifest.yaml, cfg/ and meta.json.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--out",

@@ -7,7 +7,7 @@ import json
 import click
 
 
-@click.command("plugins")
+@click.command("plugins", short_help="List installed plugins, their provenance and load errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plugins(as_json: bool) -> None:
     """Plugins found through the `osiris` entry points (and core's own), with the hooks they implement.
