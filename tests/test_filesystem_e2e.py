@@ -175,3 +175,27 @@ def test_unknown_input_table_lists_the_inputs(tmp_path, fs_e2e_cwd):
         "Step 'q': the query uses table df_read_b, which is not an input of this step; the inputs"
         " are: df_read_a, input_df."
     ) in result.output
+
+
+def test_late_bad_value_behind_duckdb_is_blamed_on_the_extractor(tmp_path, fs_e2e_cwd):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "in.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(400_000)) + "oops\n")
+    pipeline = _pipeline(
+        project / "pipeline.yaml",
+        """\
+        name: late-error
+        steps:
+          - {id: read, component: filesystem.csv_extractor, mode: read, config: {path: in.csv, schema: {n: int64}}}
+          - {id: agg, component: duckdb.processor, mode: transform, needs: [read], config: {query: "SELECT sum(n) AS s FROM input_df"}}
+          - {id: write, component: filesystem.csv_writer, mode: write, needs: [agg], config: {path: out.csv}}
+        """,
+    )
+    result = _run("run", str(pipeline))
+    assert result.exit_code == 1
+    assert (
+        f"Step 'read': {project / 'in.csv'}: column 'n', row 400001 (line 400002): 'oops' is not"
+        " a valid int64."
+    ) in result.output
+    assert "DuckDB" not in result.output
+    assert sorted(p.name for p in project.iterdir()) == ["in.csv", "pipeline.yaml"]

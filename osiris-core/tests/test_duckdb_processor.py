@@ -179,3 +179,29 @@ def test_python_variables_are_not_tables(tmp_path):
 def test_no_inputs_is_fine_for_constant_queries(tmp_path):
     reader, _ = _run(tmp_path, "SELECT 42 AS answer")
     assert reader.read_all().to_pylist() == [{"answer": 42}]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT sum(n) AS s FROM input_df",
+        "SELECT n FROM input_df",
+        "SELECT a.n FROM input_df a JOIN df_read b USING (n)",
+    ],
+)
+def test_upstream_failure_is_reported_as_the_upstream_error(tmp_path, query):
+    """DuckDB wraps a failing input stream in its own error; the upstream sentence wins."""
+    schema = pa.schema([("n", pa.int64())])
+
+    def batches():
+        for i in range(50):
+            yield pa.record_batch([pa.array(range(i * 10_000, (i + 1) * 10_000))], schema=schema)
+        raise StepError("read", "in.csv: column 'n', row 500001: 'oops' is not a valid int64.")
+
+    stream = StepData.from_reader(pa.RecordBatchReader.from_batches(schema, batches()))
+    with pytest.raises(StepError) as err:
+        reader, _ = _run(tmp_path, query, df_read=stream)
+        reader.read_all()
+    assert str(err.value) == (
+        "Step 'read': in.csv: column 'n', row 500001: 'oops' is not a valid int64."
+    )

@@ -40,9 +40,10 @@ class DuckDBProcessor:
         # No replacement scans: only the registered inputs are tables, never Python variables.
         con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
         con.execute("SET TimeZone = 'UTC'")  # tz-aware results come out as UTC, not local time
+        failures: list[BaseException] = []
         try:
-            names = self._register(con, inputs, query)
             try:
+                self._register(con, inputs, query, failures)
                 relation = con.sql(query)
                 if relation is None:
                     raise StepError(step_id, "the query is not a SELECT: it returned no rows.")
@@ -50,19 +51,23 @@ class DuckDBProcessor:
                 fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
                 reader = fetch(ROWS_PER_BATCH)
             except duckdb.Error as exc:
-                raise _sql_error(step_id, exc, names) from exc
+                if failures:  # an upstream step failed while DuckDB read it: that is the error
+                    raise failures[0] from None
+                raise _sql_error(step_id, exc, sorted(inputs) + _alias(inputs)) from exc
         except BaseException:
             con.close()
             raise
-        return {"df": _owned_stream(step_id, con, reader, ctx)}
+        return {"df": _owned_stream(step_id, con, reader, ctx, failures)}
 
     @staticmethod
-    def _register(con: Any, inputs: dict[str, StepData], query: str) -> list[str]:
+    def _register(
+        con: Any, inputs: dict[str, StepData], query: str, failures: list[BaseException]
+    ) -> None:
         """Inputs become views over their streams. A stream can be scanned once, so an input
         the query names more than once (a self-join) is first loaded into a DuckDB table."""
         names = sorted(inputs)
         for name in names:
-            con.register(name, inputs[name].reader())
+            con.register(name, _watched(inputs[name].reader(), failures))
             mentions = _mentions(query, name) + (
                 _mentions(query, "input_df") if len(names) == 1 else 0
             )
@@ -71,12 +76,32 @@ class DuckDBProcessor:
                 con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}__stream"')
         if len(names) == 1:
             con.execute(f'CREATE VIEW input_df AS SELECT * FROM "{names[0]}"')
-            names.append("input_df")
-        return names
+
+
+def _alias(inputs: dict[str, StepData]) -> list[str]:
+    return ["input_df"] if len(inputs) == 1 else []
+
+
+def _watched(reader: pa.RecordBatchReader, failures: list[BaseException]) -> pa.RecordBatchReader:
+    """The same stream, remembering an upstream failure: DuckDB would report it as its own."""
+    import pyarrow as pa
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except BaseException as exc:
+            failures.append(exc)
+            raise
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def _owned_stream(
-    step_id: str, con: Any, reader: pa.RecordBatchReader, ctx: StepContext
+    step_id: str,
+    con: Any,
+    reader: pa.RecordBatchReader,
+    ctx: StepContext,
+    failures: list[BaseException],
 ) -> pa.RecordBatchReader:
     """Re-wrap DuckDB's reader so the connection lives until the stream is exhausted or closed,
     and a failure while streaming still names the step."""
@@ -89,7 +114,9 @@ def _owned_stream(
             for batch in reader:
                 rows += batch.num_rows
                 yield batch
-        except (duckdb.Error, pa.ArrowInvalid) as exc:
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:  # pyarrow may re-raise as OSError
+            if failures:
+                raise failures[0] from None
             raise StepError(step_id, f"DuckDB failed while producing rows: {exc}") from exc
         finally:
             con.close()
