@@ -26,3 +26,20 @@ def test_example_validates_and_compiles(example, tmp_path, monkeypatch):
     source = manifest["pipeline"]["source"]
     assert not Path(source).is_absolute()
     assert (tmp_path / "out" / source).resolve() == example.resolve()
+
+
+@pytest.mark.parametrize("component", ["mysql.extractor", "supabase.extractor"])
+def test_installed_sql_extractors_reject_writing_queries(component, tmp_path):
+    family = component.split(".")[0]
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(
+        'oml_version: "0.1.0"\nname: guarded\nsteps:\n'
+        f"  - id: a\n    component: {component}\n    mode: read\n    config:\n"
+        f"      connection: '@{family}.default'\n"
+        "      query: WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d\n"
+    )
+    result = CliRunner().invoke(cli, ["oml", "validate", str(pipeline), "--json"])
+    assert result.exit_code == 2
+    (error,) = json.loads(result.stdout)["errors"]
+    assert error["path"] == "steps[0].config.query"
+    assert error["message"].startswith("The query contains DELETE")

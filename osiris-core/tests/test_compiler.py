@@ -274,3 +274,22 @@ def test_example_pipeline_compiles_with_core_alone(tmp_path):
     assert [s["id"] for s in result.manifest["steps"]] == ["numbers", "parity"]
     cfg = json.loads((tmp_path / "out" / "cfg" / "numbers.json").read_text())
     assert cfg == {"query": "SELECT range AS n FROM range(100)"}
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_output(tmp_path, monkeypatch):
+    import osiris.compiler.compile as compile_module
+
+    compile_to(tmp_path)
+    before = tree(tmp_path / "compiled")
+    real = compile_module.pretty_json
+
+    def failing(value):
+        if "compiler" in value:  # meta.json, written last
+            raise OSError("disk full")
+        return real(value)
+
+    monkeypatch.setattr(compile_module, "pretty_json", failing)
+    with pytest.raises(OSError, match="disk full"):
+        compile_to(tmp_path, PIPELINE.replace("LIMIT", "LIMIT 1 +"))
+    assert tree(tmp_path / "compiled") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compiled", "pipeline.yaml"]
