@@ -177,3 +177,26 @@ def test_nested_types_round_trip_through_json_and_parquet(tmp_path, fs_run):
     fs_run(ParquetWriter(), tmp_path, {"path": "n.parquet"}, table)
     back, _ = fs_run(ParquetExtractor(), tmp_path, {"path": "n.parquet"})
     assert back.equals(table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_zoned_timestamps_keep_zone_and_nanoseconds(tmp_path, fs_run, fmt):
+    table = pa.table(
+        {
+            "prague": pa.array(
+                [1_704_103_200_000_000, None], pa.timestamp("us", tz="Europe/Prague")
+            ),
+            "ny_ns": pa.array([1, -1], pa.timestamp("ns", tz="America/New_York")),
+        }
+    )
+    writer, extractor, _, _ = FORMATS[fmt]
+    fs_run(writer(), tmp_path, {"path": f"z.{fmt}"}, table)
+    first_line = (tmp_path / f"z.{fmt}").read_text().splitlines()[1 if fmt == "csv" else 0]
+    assert "2024-01-01 11:00:00.000000+0100" in first_line
+    assert "1969-12-31 19:00:00.000000001-0500" in first_line
+    schema = {
+        "prague": "timestamp[us, tz=Europe/Prague]",
+        "ny_ns": "timestamp[ns, tz=America/New_York]",
+    }
+    back, _ = fs_run(extractor(), tmp_path, {"path": f"z.{fmt}", "schema": schema})
+    assert back.equals(table)

@@ -47,7 +47,7 @@ class ArrayLines(io.RawIOBase):
         self._pos = 0
         self._eof = False
         self._state = "start"  # start -> items -> done
-        self._out = b""
+        self._out = bytearray()  # amortised appends: bytes += would copy the buffer per line
 
     def readable(self) -> bool:
         return True
@@ -110,7 +110,7 @@ class ArrayLines(io.RawIOBase):
             self._out += line
         size = min(len(buffer), len(self._out))
         buffer[:size] = self._out[:size]
-        self._out = self._out[size:]
+        del self._out[:size]
         return size
 
 
