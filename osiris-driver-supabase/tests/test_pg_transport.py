@@ -304,6 +304,8 @@ def test_mysql_shaped_arrow_maps_into_postgres(tmp_path, sb_pg, sb_db_connection
         "dt": "timestamp without time zone",
         "amount": "numeric(38,10)",
     }
+    pk = "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'm'::regclass AND i.indisprimary"
+    assert sb_pg.execute(pk).fetchall() == [("id",)]
     rows = sb_pg.execute(
         "SELECT tm::text, big::text, blob, doc::text, amount::text FROM m ORDER BY id"
     ).fetchall()

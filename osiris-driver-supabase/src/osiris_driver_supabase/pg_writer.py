@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-QUEUE_DEPTH = 4
+QUEUE_DEPTH = 2
 """Encoded batches waiting for the COPY; bounds memory to a few batches."""
 
 
@@ -72,6 +72,9 @@ def write_postgres(
             rows = _copy(step_id, cur, copy_into, columns, reader)
             if not direct:
                 _apply(step_id, cur, target, copy_into, columns)
+            if created and target.primary_key:
+                keys = ", ".join(map(quote_ident, target.primary_key))
+                cur.execute(f"ALTER TABLE {target.name} ADD PRIMARY KEY ({keys})")
         conn.commit()
     except psycopg.Error as exc:
         conn.rollback()
@@ -94,9 +97,9 @@ def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: p
                 f"table {target.schema}.{target.table} does not exist.",
                 hint="Create it, or set create_if_missing: true.",
             )
+        # The primary key is added after the COPY (_add_primary_key): one bulk index build is
+        # cheaper than maintaining the index row by row.
         defs = [f"{quote_ident(f.name)} {pg_ddl_type(f)}" for f in schema]
-        if target.primary_key:
-            defs.append(f"PRIMARY KEY ({', '.join(map(quote_ident, target.primary_key))})")
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target.schema)}")
         cur.execute(f"CREATE TABLE {target.name} ({', '.join(defs)})")
         return True

@@ -1,0 +1,217 @@
+"""MySQL → Supabase through `osiris run`: rows/s and the peak RSS of the run's process.
+
+Builds the `events` table of issue 5 (id BIGINT PK, user_id INT, event_type VARCHAR(64), name
+VARCHAR(64) NULL with unicode, description TEXT NULL ~100 chars with tabs/newlines/quotes, amount
+DECIMAL(12,2) NULL, score DOUBLE, quantity INT NULL, created_at DATETIME(6), event_date DATE
+NULL, is_active TINYINT(1), payload JSON NULL; ~10% NULLs) in MariaDB with its SEQUENCE engine,
+once per size, in database `osiris_bench_sb`. Then runs `mysql.extractor → supabase.writer` in
+a child `osiris run` and reads its peak RSS from wait4 (ru_maxrss of that child alone):
+
+- postgres transport: COPY into PostgreSQL 127.0.0.1:5432 (db `test`, schema `osiris_bench`),
+  `append` into a fresh table (`create_if_missing`) and `replace` into the existing table;
+- rest transport: the real `supabase` client against the PostgREST-compatible test server
+  (osiris-driver-supabase/tests/postgrest_server.py, run in this process) over the same database.
+
+    python bench/mysql_to_supabase.py [--rows 1000000 5000000] [--rest-rows 100000] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "supabase"
+MYSQL_DB = "osiris_bench_sb"
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_SCHEMA = "osiris_bench"
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-bench"
+
+EVENTS_DDL = """
+CREATE TABLE {table} (
+  id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, event_type VARCHAR(64) NOT NULL,
+  name VARCHAR(64) NULL, description TEXT NULL, amount DECIMAL(12,2) NULL, score DOUBLE NOT NULL,
+  quantity INT NULL, created_at DATETIME(6) NOT NULL, event_date DATE NULL,
+  is_active TINYINT(1) NOT NULL, payload JSON NULL
+) DEFAULT CHARSET=utf8mb4
+"""
+EVENTS_FILL = """
+INSERT INTO {table}
+SELECT seq, seq % 100000, ELT(1 + seq % 5, 'click', 'view', 'purchase', 'signup', 'logout'),
+  IF(seq % 10 = 0, NULL, CONCAT(ELT(1 + seq % 4, 'Zoë', '東京 🎬', 'José', 'Åsa'), ' ', seq)),
+  IF(seq % 10 = 1, NULL, CONCAT('Line one\\twith a tab, "double" and ''single'' quotes\\nline two; ',
+     REPEAT('x', 30), ' #', seq)),
+  IF(seq % 10 = 2, NULL, (seq % 1000000) / 100 - 5000),
+  seq / 7e0,
+  IF(seq % 10 = 3, NULL, seq % 50),
+  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq * 1001 MICROSECOND,
+  IF(seq % 10 = 4, NULL, DATE('2024-01-01') + INTERVAL seq % 365 DAY),
+  seq % 2,
+  IF(seq % 10 = 5, NULL, JSON_OBJECT('k', seq, 'tags', JSON_ARRAY('a', 'b'), 'ok', seq % 3 = 0))
+FROM seq_1_to_{rows}
+"""
+
+PIPELINE = """\
+oml_version: "0.1.0"
+name: bench-mysql-to-supabase
+steps:
+  - id: read
+    component: mysql.extractor
+    mode: read
+    config:
+      connection: "@mysql.default"
+      table: {source}
+  - id: write
+    component: supabase.writer
+    mode: write
+    needs: [read]
+    config:
+      connection: "@supabase.{alias}"
+      table: {target}
+      write_mode: {mode}
+      primary_key: id
+      create_if_missing: true
+      batch_size: 1000
+"""
+
+
+def mysql(database: str | None = None):
+    import pymysql
+
+    return pymysql.connect(host="127.0.0.1", user="root", password="", database=database,
+                           autocommit=True, charset="utf8mb4")  # fmt: skip
+
+
+def ensure_events(rows: int) -> str:
+    """Create and fill `events_<rows>` once; later runs reuse it."""
+    table = f"events_{rows}"
+    conn = mysql()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {MYSQL_DB} CHARACTER SET utf8mb4")
+        cur.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{MYSQL_DB}'"
+                    f" AND table_name = '{table}'")  # fmt: skip
+        if cur.fetchone()[0]:
+            return table
+        started = time.perf_counter()
+        cur.execute(f"USE {MYSQL_DB}")
+        cur.execute(EVENTS_DDL.format(table=table))
+        cur.execute(EVENTS_FILL.format(table=table, rows=rows))
+        print(f"built {MYSQL_DB}.{table} ({rows:,} rows) in {time.perf_counter() - started:.1f} s")
+    return table
+
+
+def prepare_pg() -> None:
+    import contextlib
+
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
+        for role, extra in (("anon", ""), ("service_role", " BYPASSRLS")):
+            with contextlib.suppress(psycopg.errors.DuplicateObject):
+                conn.execute(f"CREATE ROLE {role} NOLOGIN{extra}")
+        conn.execute(f"GRANT USAGE ON SCHEMA {PG_SCHEMA} TO service_role")
+        conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA {PG_SCHEMA} TO service_role")
+
+
+def pg(sql: str):
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        cur = conn.execute(sql)
+        return cur.fetchall() if cur.description else None
+
+
+def write_connections(rest_url: str, key: str) -> None:
+    (OUT / "osiris_connections.yaml").write_text(textwrap.dedent(f"""\
+        version: 1
+        connections:
+          mysql:
+            default: {{host: 127.0.0.1, port: 3306, user: root, password: "", database: {MYSQL_DB}}}
+          supabase:
+            postgres:
+              db_url: postgresql://postgres@127.0.0.1:5432/test
+              schema: {PG_SCHEMA}
+            rest:
+              url: {rest_url}
+              key: ${{BENCH_SB_KEY}}
+              schema: {PG_SCHEMA}
+        """), encoding="utf-8")  # fmt: skip
+    os.environ["BENCH_SB_KEY"] = key
+
+
+def run_once(pipeline: Path) -> tuple[float, int]:
+    """Seconds and peak RSS in bytes of one `osiris run` child."""
+    osiris = Path(sys.executable).with_name("osiris")
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(osiris), "run", str(pipeline)], cwd=OUT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"osiris run failed:\n{output}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def measure(label: str, rows: int, alias: str, mode: str, runs: int) -> None:
+    source = ensure_events(rows)
+    target = f"events_{alias}_{rows}"
+    pipeline = OUT / f"{alias}_{mode}_{rows}.yaml"
+    pipeline.write_text(
+        PIPELINE.format(source=source, alias=alias, target=target, mode=mode), encoding="utf-8"
+    )
+    for run in range(1, runs + 1):
+        if mode == "append":
+            pg(f"DROP TABLE IF EXISTS {PG_SCHEMA}.{target}")
+            if alias == "rest":  # the REST API cannot create tables
+                pg(f"CREATE TABLE {PG_SCHEMA}.{target} (id bigint PRIMARY KEY, user_id integer,"
+                   " event_type text, name text, description text, amount numeric(12,2), score double precision,"
+                   " quantity integer, created_at timestamp, event_date date, is_active smallint, payload jsonb)")  # fmt: skip
+                pg(f"GRANT ALL ON {PG_SCHEMA}.{target} TO service_role")
+        seconds, rss = run_once(pipeline)
+        count = pg(f"SELECT count(*) FROM {PG_SCHEMA}.{target}")[0][0]
+        assert count == rows, f"{target} holds {count} rows, expected {rows}"
+        print(f"| {label} | {rows:,} | {mode} | {run} | {seconds:.1f} s | {rows / seconds:,.0f} |"
+              f" {rss / 2**20:.0f} MiB |", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    parser.add_argument("--rest-rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--skip-replace", action="store_true")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT.parent / "osiris-driver-supabase" / "tests"))
+    from postgrest_server import PostgrestServer, make_jwt
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    prepare_pg()
+    server = PostgrestServer(dsn=PG_DSN, jwt_secret=JWT_SECRET, schemas=[PG_SCHEMA])
+    write_connections(server.start(), make_jwt(JWT_SECRET, "service_role"))
+    print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        "| transport | rows | mode | run | wall time | rows/s | peak RSS |\n|---|---:|---|---:|---:|---:|---:|"
+    )
+    try:
+        for rows in args.rows:
+            measure("postgres (COPY)", rows, "postgres", "append", args.runs)
+            if not args.skip_replace:
+                measure("postgres (COPY)", rows, "postgres", "replace", args.runs)
+        if args.rest_rows:
+            measure("rest (supabase client)", args.rest_rows, "rest", "append", args.runs)
+            measure("rest (supabase client)", args.rest_rows, "rest", "upsert", args.runs)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
