@@ -545,3 +545,10 @@ def test_issues_outside_any_written_key_have_no_position():
     assert issue.format("p.yaml").startswith(
         "p.yaml: error: params: --param name 'bad name' is not a valid"
     )
+
+
+def test_long_values_are_shortened_in_messages():
+    long_value = "x" * 300
+    errors = errors_of(pipeline(extract(extra=f"      limit: {long_value}\n")))
+    message = errors["steps[0].config.limit"]
+    assert message == "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is not of type 'integer'"

@@ -58,7 +58,7 @@ def config_problems(
                     once((*base, name), f"unknown field '{name}' for {component.name}", fix)
         else:
             message = (
-                "invalid value (not shown: it is a secret)" if base in secrets else error.message
+                "invalid value (not shown: it is a secret)" if base in secrets else _short(error)
             )
             once(base, message, f"see `osiris components show {component.name}`")
     return list(problems.values())
@@ -91,3 +91,11 @@ def _field_fix(schema: Mapping[str, Any], name: str) -> str:
         if isinstance(description, str)
         else f"add {name}"
     )
+
+
+def _short(error: Any) -> str:
+    """jsonschema quotes the whole value; a long query or list is cut to its start."""
+    text = repr(error.instance)
+    if len(text) <= 60:
+        return error.message
+    return error.message.replace(text, text[:40] + "…" + text[-1])
