@@ -120,3 +120,21 @@ def test_without_connection_paths_are_relative_to_the_pipeline_dir(tmp_path, fs_
     monkeypatch.chdir(tmp_path)  # the working directory must not matter
     table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "in.csv"}, base_dir=tmp_path / "p")
     assert table.num_rows == 1
+
+
+def test_glob_under_a_directory_whose_name_looks_like_a_pattern(tmp_path, fs_run):
+    odd = tmp_path / "data[2024]"
+    odd.mkdir()
+    (odd / "a.csv").write_text("n\n1\n")
+    table, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "*.csv"}, connection={"base_dir": str(odd)}
+    )
+    assert table.to_pylist() == [{"n": 1}]
+
+
+def test_writer_parent_that_is_a_file(tmp_path, fs_run):
+    (tmp_path / "blocker").write_text("x")
+    with pytest.raises(
+        StepError, match=r"cannot create directory .*blocker/sub \(Not a directory\)"
+    ):
+        fs_run(CsvWriter(), tmp_path, {"path": "blocker/sub/o.csv"}, pa.table({"a": [1]}))

@@ -38,7 +38,9 @@ def input_files(step_id: str, ctx: StepContext, path: str) -> list[Path]:
     """The files an extractor reads: one path, or every match of a glob in sorted order."""
     target = resolve(ctx, path)
     if _GLOB_CHARS.search(path):
-        matches = sorted(Path(p) for p in glob.glob(str(target), recursive=True))
+        root = base_dir(ctx)  # only the pattern is a pattern, not the directory it is under
+        pattern = os.path.expanduser(path)
+        matches = sorted(root / p for p in glob.glob(pattern, root_dir=root, recursive=True))
         files = [p for p in matches if p.is_file()]
         if not files:
             raise StepError(step_id, f"the pattern '{path}' matches no file under {base_dir(ctx)}.")
@@ -64,7 +66,14 @@ def output_file(step_id: str, ctx: StepContext, path: str, *, create_dirs: bool)
                 f"directory {target.parent} does not exist.",
                 hint="Create it or set create_dirs: true.",
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StepError(
+                step_id, f"cannot create directory {target.parent} ({exc.strerror})."
+            ) from exc
+    if not os.access(target.parent, os.W_OK):
+        raise StepError(step_id, f"directory {target.parent} is not writable.")
     return target
 
 
