@@ -552,3 +552,12 @@ def test_long_values_are_shortened_in_messages():
     errors = errors_of(pipeline(extract(extra=f"      limit: {long_value}\n")))
     message = errors["steps[0].config.limit"]
     assert message == "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is not of type 'integer'"
+
+
+def test_yaml_merge_keys_may_be_overridden_but_written_keys_not_repeated():
+    text = "base: &b {a: 1, b: 2}\nother: &o {b: 3, c: 4}\nx:\n  <<: [*b, *o]\n  a: 9\nz:\n  a: 1\n  <<: *b\n"
+    data = parse_document(text).data
+    assert data["x"] == {"a": 9, "b": 2, "c": 4}
+    assert data["z"] == {"a": 1, "b": 2}
+    with pytest.raises(OmlValidationError, match="duplicate key 'b'"):
+        parse_document("x:\n  <<: {a: 1}\n  b: 1\n  b: 2\n")

@@ -171,9 +171,12 @@ class _Builder:
             self.stack.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[PathPart, ...]) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)  # applies ``<<: *anchor`` merges
+        written = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        self.loader.flatten_mapping(node)  # ``<<: *anchor``: merged pairs come first
+        merged = len(node.value) - written
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[str] = set()  # keys a later pair may override, as YAML merges allow
+        for i, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _fail(
                     self.name,
@@ -182,7 +185,12 @@ class _Builder:
                     *_pos(key_node.start_mark),
                 )
             key = key_node.value
-            if key in out:
+            if i < merged:
+                from_merge.add(key)
+            elif key in from_merge:
+                from_merge.discard(key)
+                del out[key]
+            if key in out and key not in from_merge:
                 first = self.marks[(*path, key)]
                 raise _fail(
                     self.name,
