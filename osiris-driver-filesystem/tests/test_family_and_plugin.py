@@ -102,3 +102,13 @@ def test_oml_connection_is_optional_and_never_defaulted(tmp_path):
     configs = {step.id: step.config for step in pipeline.steps}
     assert configs["a"]["connection"] == "@filesystem.lake"
     assert "connection" not in configs["b"]
+
+
+def test_config_properties_use_only_json_schema_keywords():
+    """Guards the spec YAML: a comma inside a flow mapping silently makes a bogus keyword."""
+    keywords = {"type", "minLength", "maxLength", "default", "description", "items", "enum"}
+    keywords |= {"minimum", "additionalProperties", "pattern"}
+    registry = build_registry()
+    for name in COMPONENTS:
+        for field, schema in registry.component(name).config_schema["properties"].items():
+            assert set(schema) <= keywords, (name, field, set(schema) - keywords)
