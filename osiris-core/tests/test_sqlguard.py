@@ -67,7 +67,7 @@ REJECTED = {
     "SELECT * FROM t WHERE EXISTS (SELECT 1) ; CALL p()": "more than one statement",
     "WITH x AS (SELECT 1) DELETE FROM t": "contains DELETE",
     "SELECT 1 FROM t WHERE a IN (SELECT b FROM u) ; TRUNCATE t": "more than one statement",
-    "SELECT set_config('x', 'y', false), 1 FROM t LOCK": "contains LOCK",
+    "SELECT current_setting('x'), 1 FROM t LOCK": "contains LOCK",
     "SELECT * FROM t; ": None,
 }
 
@@ -146,3 +146,21 @@ def test_each_side_effect_keyword_is_named(word):
 
 def test_non_string_is_rejected():
     assert "must be a string" in read_only_problem(123)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+        "SELECT set_config('default_transaction_read_only', 'off', false)",
+        "SELECT LOAD_FILE('/etc/passwd')",
+        "SELECT sleep (10)",
+        "WITH x AS (SELECT lo_export(1, '/tmp/x')) SELECT * FROM x",
+    ],
+)
+def test_functions_acting_on_the_server_are_rejected(query):
+    assert "which acts on the server" in read_only_problem(query)
+
+
+def test_columns_named_like_those_functions_are_fine():
+    assert read_only_problem("SELECT sleep, benchmark FROM runs") is None

@@ -25,6 +25,16 @@ FORBIDDEN = frozenset(
 
 _FUNCTIONS = frozenset({"REPLACE", "INSERT"})
 """Read-only string functions sharing a name with a statement: ``REPLACE(title, 'a', 'b')``."""
+SIDE_EFFECT_FUNCTIONS = frozenset(
+    {
+        "PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "PG_RELOAD_CONF", "PG_ROTATE_LOGFILE",
+        "SET_CONFIG", "LO_IMPORT", "LO_EXPORT", "LO_UNLINK", "PG_READ_FILE",
+        "PG_READ_BINARY_FILE", "PG_LS_DIR", "DBLINK", "DBLINK_EXEC", "PG_ADVISORY_LOCK",
+        "PG_ADVISORY_XACT_LOCK", "PG_SLEEP", "LOAD_FILE", "SLEEP", "BENCHMARK", "GET_LOCK",
+        "SYS_EXEC", "SYS_EVAL",
+    }
+)  # fmt: skip
+"""Functions that act on the server or its files, which a read-only transaction does not stop."""
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -70,6 +80,8 @@ def _problem(code: str) -> str | None:
         first = words[0][0] if words else statements[0].strip()[:20]
         return f"The query starts with {first}; {_ALLOWED}."
     for i, (word, end) in enumerate(words):
+        if word in SIDE_EFFECT_FUNCTIONS and statements[0][end:].lstrip().startswith("("):
+            return f"The query calls {word.lower()}(), which acts on the server; {_ALLOWED}."
         if word not in FORBIDDEN:
             continue
         if word in _FUNCTIONS and statements[0][end:].lstrip().startswith("("):
