@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -11,6 +11,8 @@ from osiris.errors import InvalidInputError
 
 Severity = Literal["error", "warning"]
 PathPart = str | int
+Position = Callable[[tuple[PathPart, ...]], tuple[int | None, int | None]]
+"""Where a path was written in the file: (line, column), or (None, None)."""
 
 
 @dataclass(frozen=True)

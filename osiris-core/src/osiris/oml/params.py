@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from osiris.oml.issues import Issue, PathPart, format_path
+from osiris.oml.issues import Issue, PathPart, Position, format_path
 
 PARAM_REF = re.compile(r"\$\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -34,7 +34,7 @@ def resolve_params(
     profile: str | None,
     cli: Mapping[str, str] | None,
     env: Mapping[str, str],
-    position: Any,
+    position: Position,
 ) -> ParamResolution:
     """Merge the four sources of parameter values for the names the file declares or uses."""
     out = ParamResolution()
@@ -73,7 +73,7 @@ def substitute(
     params: Mapping[str, Any],
     path: tuple[PathPart, ...],
     issues: list[Issue],
-    position: Any,
+    position: Position,
 ) -> Any:
     """Replace ``${params.x}`` everywhere in ``value``; a whole-string reference keeps the type."""
     if isinstance(value, dict):
@@ -98,7 +98,7 @@ def _lookup(
     params: Mapping[str, Any],
     path: tuple[PathPart, ...],
     issues: list[Issue],
-    position: Any,
+    position: Position,
     original: str,
 ) -> Any:
     if name in params:
@@ -124,7 +124,7 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _declared(params: Any, out: ParamResolution, position: Any) -> dict[str, Any]:
+def _declared(params: Any, out: ParamResolution, position: Position) -> dict[str, Any]:
     """``params: {x: 5}`` or ``params: {x: {default: 5, description: ...}}``; no default = required."""
     if params is None:
         return {}
@@ -183,7 +183,7 @@ def _declared(params: Any, out: ParamResolution, position: Any) -> dict[str, Any
 
 
 def _profile(
-    profiles: Any, name: str | None, out: ParamResolution, position: Any
+    profiles: Any, name: str | None, out: ParamResolution, position: Position
 ) -> dict[str, Any]:
     """A profile is ``{params: {...}}`` or directly ``{...}``."""
     if profiles is not None and not isinstance(profiles, dict):
@@ -253,7 +253,7 @@ def _referenced(steps: Any) -> set[str]:
 
 
 def _typed(
-    name: str, text: str, default: Any, source: str, out: ParamResolution, position: Any
+    name: str, text: str, default: Any, source: str, out: ParamResolution, position: Position
 ) -> Any:
     """Text from the CLI or environment, converted to the type of the declared default."""
     try:
