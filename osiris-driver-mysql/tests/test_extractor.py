@@ -114,3 +114,23 @@ def test_bad_sql_and_config_errors_are_one_sentence(mysql_ctx, movies):
 def test_null_only_and_empty_results(mysql_ctx, movies):
     table = run(mysql_ctx, table="movies", where="id > 100")[0].read_all()
     assert table.num_rows == 0 and table.schema.field("title").type == pa.string()
+
+
+def test_an_abandoned_stream_releases_its_connection(mysql_ctx, movies, mysql_test_db):
+    import gc
+    import threading
+
+    def sessions() -> list[tuple]:
+        return movies(
+            "SELECT id FROM information_schema.processlist"
+            f" WHERE db = '{mysql_test_db['database']}' AND id <> CONNECTION_ID()"
+        )
+
+    reader, _ = run(mysql_ctx, table="movies", batch_size=1)
+    assert sessions() == []  # nothing is held before the consumer pulls
+    assert reader.read_next_batch().num_rows == 1
+    assert len(sessions()) == 1
+    del reader
+    gc.collect()
+    assert sessions() == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("mysql-fetch-")]

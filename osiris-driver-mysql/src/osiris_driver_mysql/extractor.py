@@ -8,6 +8,8 @@ Arrow types (see ``types.py``); memory is bounded by ``batch_size`` rows, not by
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -181,6 +183,12 @@ class _Reader:
                 conn.close()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        """Fetch on a helper thread while this one converts and the consumer writes.
+
+        Fetching and building the raw Arrow block holds the GIL only part of the time; the casts
+        and the consumer's writing mostly release it, so the two overlap. One block waits in the
+        queue at most: memory stays bounded by a few batches.
+        """
         import pyarrow as pa
 
         raw_struct = pa.struct(
@@ -189,20 +197,28 @@ class _Reader:
         )  # fmt: skip
         rows_read = bytes_read = 0
         self.start()  # on the first pull: a stream nobody reads holds no connection
+        blocks: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        fetcher = threading.Thread(
+            target=self._fetch, args=(raw_struct, blocks, stop), name=f"mysql-fetch-{self.step_id}",
+            daemon=True,
+        )  # fmt: skip
+        fetcher.start()
         try:
             while True:
-                try:
-                    rows = self.cursor.fetchmany(self.batch_size)
-                except Exception as exc:
-                    raise StepError(self.step_id, f"reading failed: {_describe(exc)}") from exc
-                if not rows:
+                block = blocks.get()
+                if block is _END:
                     break
-                raw = pa.array(rows, type=raw_struct)
-                bytes_read += raw.nbytes
-                yield self._convert(raw, rows, rows_read)
-                rows_read += len(rows)
+                if isinstance(block, BaseException):
+                    raise StepError(self.step_id, f"reading failed: {_describe(block)}") from block
+                bytes_read += block.nbytes
+                yield self._convert(block, rows_read)
+                rows_read += len(block)
+            fetcher.join()
             self.cursor.execute("COMMIT")
         finally:
+            stop.set()
+            fetcher.join()
             self._close()
         self.ctx.log_metric("rows_read", rows_read, "rows")
         self.ctx.log_metric("bytes_read", bytes_read, "bytes")
@@ -212,7 +228,30 @@ class _Reader:
             duration_ms=round((time.monotonic() - self.started) * 1000, 1),
         )
 
-    def _convert(self, raw: pa.StructArray, rows: list, offset: int) -> pa.RecordBatch:
+    def _fetch(self, raw_struct: pa.DataType, blocks: queue.Queue, stop: threading.Event) -> None:
+        """Producer: rows from the server-side cursor, as one raw struct array per batch."""
+        import pyarrow as pa
+
+        def hand_over(item: Any) -> None:
+            while not stop.is_set():
+                try:
+                    blocks.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        try:
+            while not stop.is_set():
+                rows = self.cursor.fetchmany(self.batch_size)
+                if not rows:
+                    break
+                hand_over(pa.array(rows, type=raw_struct))
+                del rows
+            hand_over(_END)
+        except BaseException as exc:  # reported by the consumer side, with the step's name
+            hand_over(exc)
+
+    def _convert(self, raw: pa.StructArray, offset: int) -> pa.RecordBatch:
         import pyarrow as pa
 
         arrays = []
@@ -222,10 +261,8 @@ class _Reader:
                 arrays.append(convert(column))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
                 bad = first_bad_row(column, field.type)
-                where = self._row_key(rows, offset, bad) if bad is not None else "a row"
-                value = rows[bad][i] if bad is not None else None
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", "replace")
+                where = self._row_key(raw, offset, bad) if bad is not None else "a row"
+                value = _text(column[bad].as_py()) if bad is not None else None
                 raise StepError(
                     self.step_id,
                     f"column '{field.name}' at {where}: value {value!r} cannot be represented"
@@ -234,16 +271,18 @@ class _Reader:
                 ) from exc
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _row_key(self, rows: list, offset: int, index: int) -> str:
+    def _row_key(self, raw: pa.StructArray, offset: int, index: int) -> str:
         if not self.key_columns:
             return f"row {offset + index + 1}"
-        parts = []
-        for i in self.key_columns:
-            value = rows[index][i]
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            parts.append(f"{self.columns[i].name}={value}")
+        parts = [
+            f"{self.columns[i].name}={_text(raw.field(i)[index].as_py())}" for i in self.key_columns
+        ]
         return "row with " + ", ".join(parts)
 
 
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+_END = object()
 _TEXTUAL = {15, 245, 247, 248, 249, 250, 251, 252, 253, 254}

@@ -1,0 +1,212 @@
+"""MySQL → Parquet through `osiris run`: rows/s and the peak RSS of the run's process.
+
+Builds the `events` table of issue 5 (id BIGINT PK, user_id INT, event_type VARCHAR(64), name
+VARCHAR(64) NULL with unicode, description TEXT NULL ~100 chars with tabs/newlines/quotes,
+amount DECIMAL(12,2) NULL, score DOUBLE, quantity INT NULL, created_at DATETIME(6), event_date
+DATE NULL, is_active TINYINT(1), payload JSON NULL; ~10% NULLs) with MariaDB's SEQUENCE engine
+(`INSERT … SELECT … FROM seq_1_to_N`, a few seconds per million rows), once per size, in the
+database `osiris_bench_mysql`. Then copies it with `mysql.extractor → filesystem.parquet_writer`
+in a child `osiris run` and reads the child's own peak RSS from wait4. `--via drivers` runs the
+extractor and a pyarrow ParquetWriter directly in a child (no runner) to isolate the reader.
+
+    python bench/mysql_to_parquet.py [--rows 1000000 5000000] [--runs 3] [--via run|drivers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "mysql"
+DATABASE = "osiris_bench_mysql"
+
+EVENTS_DDL = """
+CREATE TABLE {table} (
+  id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, event_type VARCHAR(64) NOT NULL,
+  name VARCHAR(64) NULL, description TEXT NULL, amount DECIMAL(12,2) NULL, score DOUBLE NOT NULL,
+  quantity INT NULL, created_at DATETIME(6) NOT NULL, event_date DATE NULL,
+  is_active TINYINT(1) NOT NULL, payload JSON NULL
+) DEFAULT CHARSET=utf8mb4
+"""
+# ~10% NULLs per nullable column; description ~100 chars with a tab, a newline and both quotes.
+EVENTS_FILL = """
+INSERT INTO {table}
+SELECT seq, (seq * 7919) % 100000,
+  ELT(1 + seq % 6, 'page_view', 'click', 'purchase', 'signup', 'logout', 'search'),
+  IF(seq % 10 = 1, NULL, CONCAT(ELT(1 + seq % 5, 'Zoë', 'Jürgen', '東京', 'Åsa 🎬', 'Łukasz'), '-', seq)),
+  IF(seq % 10 = 2, NULL, CONCAT('Event ', seq, ':\\tuser said "hi" and it''s fine\\nsecond line ',
+     REPEAT('lorem ', 8), seq % 977)),
+  IF(seq % 10 = 3, NULL, (seq % 2000000) / 100 - 10000),
+  seq / 3e0,
+  IF(seq % 10 = 4, NULL, seq % 1000),
+  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq * 37 SECOND + INTERVAL seq % 1000000 MICROSECOND,
+  IF(seq % 10 = 5, NULL, DATE('2020-01-01') + INTERVAL seq % 2000 DAY),
+  seq % 2,
+  IF(seq % 10 = 6, NULL, JSON_OBJECT('k', seq, 'tags', JSON_ARRAY('a', 'b'), 'ok', seq % 3 = 0))
+FROM seq_1_to_{rows}
+"""
+
+PIPELINE = """\
+oml_version: "0.1.0"
+name: bench-mysql-to-parquet
+steps:
+  - id: read
+    component: mysql.extractor
+    mode: read
+    config:
+      connection: "@mysql.default"
+      table: {table}
+  - id: write
+    component: filesystem.parquet_writer
+    mode: write
+    needs: [read]
+    config:
+      path: {path}
+"""
+
+CONNECTIONS = """\
+version: 1
+connections:
+  mysql:
+    default:
+      host: 127.0.0.1
+      port: 3306
+      database: {database}
+      user: root
+"""
+
+DRIVERS = """
+import sys, time
+from pathlib import Path
+import pyarrow.parquet as pq
+from osiris.testing import make_context
+from osiris_driver_mysql.extractor import MySQLExtractor
+ctx, _ = make_context(Path(sys.argv[3]), connection={"host": "127.0.0.1", "user": "root",
+                      "database": sys.argv[1]})
+reader = MySQLExtractor().run(step_id="read", config={"table": sys.argv[2]}, inputs={}, ctx=ctx)["df"]
+with pq.ParquetWriter(sys.argv[4], reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+"""
+
+
+def mysql(*statements: str, database: str | None = None) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", user="root", database=database, autocommit=True,
+                           charset="utf8mb4")  # fmt: skip
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def ensure_table(rows: int) -> str:
+    """Create `events_<rows>` unless it already holds `rows` rows."""
+    import pymysql
+
+    table = f"events_{rows}"
+    mysql(f"CREATE DATABASE IF NOT EXISTS {DATABASE} CHARACTER SET utf8mb4")
+    conn = pymysql.connect(host="127.0.0.1", user="root", database=DATABASE, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema ="
+                    " DATABASE() AND table_name = %s", (table,))  # fmt: skip
+        exists = cur.fetchone()[0] == 1
+        if exists:
+            cur.execute(f"SELECT COUNT(*) FROM {table}")
+            exists = cur.fetchone()[0] == rows
+    conn.close()
+    if not exists:
+        started = time.perf_counter()
+        mysql(f"DROP TABLE IF EXISTS {table}", EVENTS_DDL.format(table=table),
+              EVENTS_FILL.format(table=table, rows=rows), database=DATABASE)  # fmt: skip
+        print(f"generated {table} in {time.perf_counter() - started:.1f} s", flush=True)
+    return table
+
+
+def run_child(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) of the child alone, and its output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv} failed:\n{out}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def step_seconds(cwd: Path) -> float | None:
+    """The `read` + `write` streaming time from the newest session's events."""
+    sessions = sorted((cwd / "logs").glob("run_*"))
+    if not sessions:
+        return None
+    for line in (sessions[-1] / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event.get("event") == "run_complete" and "duration_ms" in event:
+            return event["duration_ms"] / 1000
+    return None
+
+
+def measure(rows: int, via: str) -> dict:
+    table = ensure_table(rows)
+    work = OUT / f"{via}_{rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / "events.parquet"
+    target.unlink(missing_ok=True)
+    if via == "run":
+        (work / "osiris_connections.yaml").write_text(CONNECTIONS.format(database=DATABASE))
+        (work / "pipeline.yaml").write_text(PIPELINE.format(table=table, path=target.name))
+        osiris = Path(sys.executable).with_name("osiris")
+        wall, rss, _ = run_child([str(osiris), "run", "pipeline.yaml"], work)
+    else:
+        wall, rss, _ = run_child(
+            [sys.executable, "-c", DRIVERS, DATABASE, table, str(work), str(target)], work
+        )
+    import pyarrow.parquet as pq
+
+    written = pq.ParquetFile(target).metadata.num_rows
+    assert written == rows, f"wrote {written} rows, expected {rows}"
+    return {"rows": rows, "via": via, "wall_s": wall, "rows_per_s": rows / wall, "peak_rss_mib": rss,
+            "run_s": step_seconds(work) if via == "run" else None}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--via", choices=["run", "drivers"], default="run")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} ·"
+          f" load {load:.2f}", flush=True)  # fmt: skip
+    for rows in args.rows:
+        results = [measure(rows, args.via) for _ in range(args.runs)]
+        best = max(results, key=lambda r: r["rows_per_s"])
+        for r in results:
+            print(
+                textwrap.dedent(f"""\
+                {r["via"]:7} {r["rows"]:>9,} rows  {r["wall_s"]:6.2f} s wall  \
+{r["rows_per_s"]:>9,.0f} rows/s  peak RSS {r["peak_rss_mib"]:6.1f} MiB\
+{"" if r["run_s"] is None else f"  (run {r['run_s']:.2f} s)"}"""),
+                flush=True,
+            )
+        print(
+            f"best    {rows:>9,} rows  {best['rows_per_s']:>9,.0f} rows/s  "
+            f"max peak RSS {max(r['peak_rss_mib'] for r in results):.1f} MiB",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
