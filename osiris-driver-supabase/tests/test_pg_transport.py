@@ -255,7 +255,7 @@ def test_mysql_shaped_arrow_maps_into_postgres(tmp_path, sb_pg, sb_db_connection
             pa.field("big", pa.uint64()),
             pa.field("blob", pa.binary()),
             pa.field("doc", pa.string(), metadata=JSON),
-            pa.field("flag", pa.int8()),
+            pa.field("flag", pa.int8(), nullable=False),
             pa.field("dt", pa.timestamp("us")),
             pa.field("amount", pa.decimal128(38, 10)),
         ]
@@ -306,6 +306,8 @@ def test_mysql_shaped_arrow_maps_into_postgres(tmp_path, sb_pg, sb_db_connection
     }
     pk = "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'm'::regclass AND i.indisprimary"
     assert sb_pg.execute(pk).fetchall() == [("id",)]
+    notnull = "SELECT attname FROM pg_attribute WHERE attrelid = 'm'::regclass AND attnum > 0 AND attnotnull ORDER BY 1"
+    assert sb_pg.execute(notnull).fetchall() == [("flag",), ("id",)]
     rows = sb_pg.execute(
         "SELECT tm::text, big::text, blob, doc::text, amount::text FROM m ORDER BY id"
     ).fetchall()

@@ -99,7 +99,10 @@ def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: p
             )
         # The primary key is added after the COPY (_add_primary_key): one bulk index build is
         # cheaper than maintaining the index row by row.
-        defs = [f"{quote_ident(f.name)} {pg_ddl_type(f)}" for f in schema]
+        defs = [
+            f"{quote_ident(f.name)} {pg_ddl_type(f)}{'' if f.nullable else ' NOT NULL'}"
+            for f in schema
+        ]
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target.schema)}")
         cur.execute(f"CREATE TABLE {target.name} ({', '.join(defs)})")
         return True
