@@ -34,8 +34,14 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, package: str) -> None:
     """One plugin with osiris-core and nothing else."""
     session.install(*TEST_TOOLS, "-e", "osiris-core", "-e", package)
-    session.run("pytest", "-p", "no:cacheprovider", f"{package}/tests", *session.posargs,
-                success_codes=[0, 5])
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"{package}/tests",
+        *session.posargs,
+        success_codes=[0, 5],
+    )
 
 
 @nox.session

@@ -13,7 +13,5 @@ class LLMProvider(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def complete(
-        self, messages: Sequence[Mapping[str, Any]], *, system: str | None = None
-    ) -> str:
+    def complete(self, messages: Sequence[Mapping[str, Any]], *, system: str | None = None) -> str:
         """Return the assistant's reply to ``messages`` (``[{"role", "content"}]``)."""

@@ -47,7 +47,9 @@ class OsirisPluginManager(pluggy.PluginManager):
     def register_plugin(self, plugin: object, name: str, distribution: str, version: str) -> None:
         self.register(plugin, name=name)
         hooks = tuple(sorted(impl.name for impl in self.get_hookcallers(plugin) or ()))
-        self.infos[name] = PluginInfo(name, _module_name(plugin), distribution, version, None, hooks)
+        self.infos[name] = PluginInfo(
+            name, _module_name(plugin), distribution, version, None, hooks
+        )
 
     def record_failure(self, name: str, module: str, distribution: str, version: str, error: str):
         self.infos[name] = PluginInfo(name, module, distribution, version, error)

@@ -88,10 +88,19 @@ def build_registry(pm: OsirisPluginManager | None = None) -> Registry:
     for info, items in _results(pm, "register_components"):
         for component in items:
             _check_spec(component, info)
-            _add(registry.components, component.name, "component", info,
-                 dataclasses.replace(component, distribution=info.distribution,
-                                     version=info.version, plugin=info.name),
-                 lambda existing: existing.distribution)
+            _add(
+                registry.components,
+                component.name,
+                "component",
+                info,
+                dataclasses.replace(
+                    component,
+                    distribution=info.distribution,
+                    version=info.version,
+                    plugin=info.name,
+                ),
+                lambda existing: existing.distribution,
+            )
     for kind, hook, target in (
         ("connection family", "register_connection_families", registry.families),
         ("execution adapter", "register_execution_adapters", registry.adapters),
@@ -111,8 +120,14 @@ def _results(pm: OsirisPluginManager, hook_name: str):
         yield info, list(impl.function() or [])
 
 
-def _add(target: dict, name: str, kind: str, info: PluginInfo, value: Any,
-         distribution_of: Callable[[Any], str]) -> None:
+def _add(
+    target: dict,
+    name: str,
+    kind: str,
+    info: PluginInfo,
+    value: Any,
+    distribution_of: Callable[[Any], str],
+) -> None:
     if name in target:
         raise RegistryError(
             f"Duplicate {kind} '{name}': provided by both {distribution_of(target[name])} and"

@@ -37,8 +37,11 @@ class StepData:
     def from_table(cls, table: pa.Table) -> StepData:
         import pyarrow as pa
 
-        return cls(lambda: pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
-                   table.schema, reusable=True)
+        return cls(
+            lambda: pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
+            table.schema,
+            reusable=True,
+        )
 
     @classmethod
     def from_ipc_file(cls, path: Path) -> StepData:

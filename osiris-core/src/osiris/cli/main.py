@@ -72,7 +72,9 @@ class OsirisGroup(click.Group):
             _report(ctx, str(exc), exc)
             ctx.exit(exc.exit_code)
         except Exception as exc:
-            _report(ctx, f"Unexpected {type(exc).__name__}: {exc}. Run with --debug for details.", exc)
+            _report(
+                ctx, f"Unexpected {type(exc).__name__}: {exc}. Run with --debug for details.", exc
+            )
             ctx.exit(1)
 
 
