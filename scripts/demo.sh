@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cd examples/movies
 ../../.venv/bin/osiris run pipeline.yaml
-echo "Outputs: $(pwd)/output/ (director_stats and top_rated, each as .parquet and .csv)"
+echo "Outputs (examples/movies/output/):"
+for f in output/*; do printf '  %s\n' "$f"; done
+echo "Read the run again with: .venv/bin/osiris logs show last --logs-dir examples/movies/logs"
