@@ -291,3 +291,30 @@ def test_extract_pages_past_the_cap_with_exact_types(tmp_path, sb_pg, sb_rest):
         {"id": 16, "kind": "even"},
         {"id": 14, "kind": "even"},
     ]
+
+
+def test_failed_replace_over_rest_never_empties_the_table(tmp_path, sb_pg, sb_rest):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    sb_pg.execute("INSERT INTO t SELECT g, 'old' FROM generate_series(1, 20) g")
+    data = pa.table({"id": pa.array(range(11, 41), pa.int32()), "v": ["new"] * 30})
+
+    def dying():
+        for n, batch in enumerate(data.to_batches(max_chunksize=10)):
+            if n == 2:
+                raise RuntimeError("source lost")
+            yield batch
+
+    broken = {
+        "df_up": StepData.from_reader(pa.RecordBatchReader.from_batches(data.schema, dying()))
+    }
+    config = {"table": "t", "write_mode": "replace", "primary_key": "id", "batch_size": 10}
+    with pytest.raises(RuntimeError):
+        _write(tmp_path, sb_rest.connection(), config, broken)
+    # old rows 1-10 untouched, 11-30 already new; nothing deleted yet
+    assert sb_pg.execute(
+        "SELECT count(*), count(*) FILTER (WHERE v = 'old') FROM t"
+    ).fetchone() == (30, 10)
+    _write(tmp_path, sb_rest.connection(), config, _input(data))
+    assert sb_pg.execute(
+        "SELECT min(id), max(id), count(*), bool_and(v = 'new') FROM t"
+    ).fetchone() == (11, 40, 30, True)
