@@ -5,7 +5,10 @@ zone, bool, float, NULLs) under bench/.data/ once, then runs a two-step pipeline
 (filesystem.csv_extractor with pinned types -> filesystem.parquet_writer) in a child process and
 reads its peak RSS from wait4's rusage (ru_maxrss of that child alone).
 
-    python bench/csv_to_parquet.py [--rows 10000000] [--runs 1]
+    python bench/csv_to_parquet.py [--rows 10000000] [--runs 1] [--back]
+
+With --back it also converts the Parquet file back to CSV (filesystem.parquet_extractor ->
+filesystem.csv_writer), the writer-side figure.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ steps:
     needs: [read]
     config:
       path: {parquet}
+"""
+
+
+BACK = """\
+oml_version: "0.1.0"
+name: bench-parquet-to-csv
+steps:
+  - {{id: read, component: filesystem.parquet_extractor, mode: read, config: {{path: {parquet}}}}}
+  - {{id: write, component: filesystem.csv_writer, mode: write, needs: [read], config: {{path: {csv}}}}}
 """
 
 
@@ -109,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--back", action="store_true", help="also time Parquet -> CSV")
     args = parser.parse_args()
 
     DATA.mkdir(exist_ok=True)
@@ -135,6 +148,15 @@ def main() -> None:
         print(
             f"run {run}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s,"
             f" peak RSS {rss / 2**20:.0f} MiB, output {parquet.stat().st_size / 2**20:.0f} MiB"
+        )
+    if args.back:
+        back_csv = OUT / f"back_{args.rows}.csv"
+        back = OUT / "parquet_to_csv.yaml"
+        back.write_text(BACK.format(parquet=parquet, csv=back_csv))
+        seconds, rss, _ = run_once(back)
+        print(
+            f"parquet -> csv: {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s,"
+            f" peak RSS {rss / 2**20:.0f} MiB, output {back_csv.stat().st_size / 2**20:.0f} MiB"
         )
 
 

@@ -200,3 +200,28 @@ def test_zoned_timestamps_keep_zone_and_nanoseconds(tmp_path, fs_run, fmt):
     }
     back, _ = fs_run(extractor(), tmp_path, {"path": f"z.{fmt}", "schema": schema})
     assert back.equals(table)
+
+
+def test_parquet_extractor_memory_is_bounded_by_a_row_group(tmp_path, fs_run):
+    """Arrow memory while streaming a 20-row-group file stays near one row group's size."""
+    import pyarrow.parquet as pq
+
+    group = pa.table(
+        {"n": pa.array(range(100_000), pa.int64()), "s": pa.array(["x" * 40] * 100_000)}
+    )
+    with pq.ParquetWriter(tmp_path / "big.parquet", group.schema, compression="none") as writer:
+        for _ in range(20):
+            writer.write_table(group)
+    group_bytes = group.nbytes
+    ctx, _ = make_context(tmp_path)
+    reader = ParquetExtractor().run(
+        step_id="s", config={"path": "big.parquet"}, inputs={}, ctx=ctx
+    )["df"]
+    base = pa.total_allocated_bytes()
+    peak = 0
+    rows = 0
+    for batch in reader:
+        rows += batch.num_rows
+        peak = max(peak, pa.total_allocated_bytes() - base)
+    assert rows == 2_000_000
+    assert peak < 3 * group_bytes, (peak, group_bytes)  # 20 groups' worth without the fix

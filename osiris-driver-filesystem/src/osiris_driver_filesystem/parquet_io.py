@@ -46,7 +46,9 @@ def _open_parquet(
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(str(path))
+        # pre_buffer would cache every row group's column chunks as the iteration goes: memory
+        # then grows with the file (measured: 330 MiB at 10M rows instead of 23 MiB)
+        parquet = pq.ParquetFile(str(path), pre_buffer=False)
     except (pa.ArrowInvalid, OSError) as exc:
         raise StepError(step_id, f"{path} is not a readable Parquet file ({exc}).") from exc
     columns = config.get("columns")

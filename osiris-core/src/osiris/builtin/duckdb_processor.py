@@ -132,8 +132,9 @@ def _mentions(query: str, name: str) -> int:
 def _sql_error(step_id: str, exc: Exception, names: list[str]) -> StepError:
     message = str(exc).strip()
     available = ", ".join(names) or "none (this step has no inputs)"
-    if _UNKNOWN_TABLE.search(message):
-        table = _UNKNOWN_TABLE.search(message).group(1)
+    unknown = _UNKNOWN_TABLE.search(message)
+    if unknown:
+        table = unknown.group(1)
         return StepError(
             step_id,
             f"the query uses table {table}, which is not an input of this step; the inputs are:"
