@@ -16,9 +16,11 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -324,3 +326,53 @@ def test_mysql_duckdb_supabase_replace(golden, transport):
     got = golden.pg_rows("SELECT * FROM director_stats ORDER BY director_id")
     assert got == [tuple(r) for r in expected]
     assert len(got) == 6 and all(r[0] != 99 for r in got)
+
+
+@pytest.mark.parametrize("transport", ["postgres", "rest"])
+def test_supabase_to_parquet_through_the_cli(golden, transport):
+    """supabase.extractor → filesystem.parquet_writer: exact types whichever way it reads."""
+    import pyarrow.parquet as pq
+
+    pytest.importorskip("osiris_driver_filesystem", reason="the filesystem driver is missing")
+    result = _run(golden.workdir / "p" / "load.yaml", _five_tables("postgres"))
+    assert result.exit_code == 0, result.output
+    body = f"""\
+        name: supabase-to-parquet-{transport}
+        steps:
+          - id: read-movies
+            component: supabase.extractor
+            mode: read
+            config:
+              connection: "@supabase.{transport}"
+              table: movies
+              select: movie_id,title,budget_usd,details,release_date
+              filter: {{director_id: lte.3}}
+              order: movie_id.asc
+          - id: write-movies
+            component: filesystem.parquet_writer
+            mode: write
+            needs: [read-movies]
+            config:
+              path: output/movies.parquet
+        """
+    result = _run(golden.workdir / "p" / "export.yaml", body)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(golden.workdir / "p" / "output" / "movies.parquet")
+    expected = golden.pg_rows(
+        "SELECT movie_id, title, budget_usd, details::text, release_date FROM movies"
+        " WHERE director_id <= 3 ORDER BY movie_id"
+    )
+    got = [tuple(r.values()) for r in table.to_pylist()]
+    budget = [r[2] for r in got]
+    if transport == "rest":  # OpenAPI publishes no numeric scale: exact text, marked numeric
+        assert table.schema.field("budget_usd").metadata == {b"osiris.type": b"numeric"}
+        budget = [None if b is None else Decimal(b) for b in budget]
+    else:
+        assert table.schema.field("budget_usd").type == pa.decimal128(14, 2)
+    assert [r[0] for r in got] == [r[0] for r in expected] and len(got) >= 3
+    assert budget == [r[2] for r in expected]
+    assert [r[1] for r in got] == [r[1] for r in expected]
+    assert [json.loads(r[3]) if r[3] else None for r in got] == [
+        json.loads(r[3]) if r[3] else None for r in expected
+    ]
+    assert [r[4] for r in got] == [r[4] for r in expected]
