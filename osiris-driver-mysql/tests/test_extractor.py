@@ -134,3 +134,11 @@ def test_an_abandoned_stream_releases_its_connection(mysql_ctx, movies, mysql_te
     gc.collect()
     assert sessions() == []
     assert not [t for t in threading.enumerate() if t.name.startswith("mysql-fetch-")]
+
+
+def test_query_limit_keeps_the_query_order(mysql_ctx, movies):
+    reader, recorded = run(
+        mysql_ctx, query="SELECT id FROM movies ORDER BY id DESC", limit=3, batch_size=2
+    )
+    assert reader.read_all()["id"].to_pylist() == [5, 4, 3]
+    assert recorded.metric("rows_read") == 3

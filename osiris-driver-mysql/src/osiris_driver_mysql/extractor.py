@@ -41,11 +41,8 @@ def build_query(
     limit = config.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise StepError(step_id, f"'limit' must be a non-negative integer, not {limit!r}.")
-    if query:
-        sql = str(query).strip().rstrip(";").strip()
-        if limit is not None:
-            sql = f"SELECT * FROM ({sql}) AS _osiris_q LIMIT {int(limit)}"
-        return sql, None
+    if query:  # a limit is applied while reading: wrapping would drop the query's ORDER BY
+        return str(query).strip().rstrip(";").strip(), None
     try:
         validate_table_name(str(table))
         columns = config.get("columns") or []
@@ -132,6 +129,7 @@ class MySQLExtractor:
             sql, _ = build_query(step_id, config, select=_floats_as_double(names, set(floats)))
         schema = pa.schema([c.arrow_field(tinyint1_as_bool=as_bool) for c in columns])
         reader = _Reader(step_id, ctx, sql, columns, schema, batch_size)
+        reader.limit = config.get("limit") if table is None else None
         return {"df": pa.RecordBatchReader.from_batches(schema, reader.batches())}
 
 
@@ -160,6 +158,7 @@ class _Reader:
         self.step_id, self.ctx, self.sql = step_id, ctx, sql
         self.columns, self.schema, self.batch_size = columns, schema, batch_size
         self.key_columns = [i for i, c in enumerate(columns) if c.primary_key]
+        self.limit: int | None = None
         self.converters = [
             column_converter(c, f.type) for c, f in zip(columns, schema, strict=True)
         ]
@@ -208,14 +207,18 @@ class _Reader:
             while True:
                 block = blocks.get()
                 if block is _END:
+                    fetcher.join()
+                    self.cursor.execute("COMMIT")
                     break
                 if isinstance(block, BaseException):
                     raise StepError(self.step_id, f"reading failed: {_describe(block)}") from block
+                if self.limit is not None and rows_read + len(block) >= self.limit:
+                    block = block.slice(0, self.limit - rows_read)
                 bytes_read += block.nbytes
                 yield self._convert(block, rows_read)
                 rows_read += len(block)
-            fetcher.join()
-            self.cursor.execute("COMMIT")
+                if self.limit is not None and rows_read >= self.limit:
+                    break  # closing the connection ends the rest of the result
         finally:
             stop.set()
             fetcher.join()
