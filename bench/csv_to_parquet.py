@@ -14,6 +14,7 @@ filesystem.csv_writer), the writer-side figure.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import platform
 import subprocess
@@ -158,6 +159,8 @@ def main() -> None:
             f"parquet -> csv: {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s,"
             f" peak RSS {rss / 2**20:.0f} MiB, output {back_csv.stat().st_size / 2**20:.0f} MiB"
         )
+        same = filecmp.cmp(csv, back_csv, shallow=False)
+        print(f"CSV -> Parquet -> CSV gives {'the same bytes' if same else 'DIFFERENT bytes'}")
 
 
 if __name__ == "__main__":
