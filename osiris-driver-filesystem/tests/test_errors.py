@@ -173,3 +173,22 @@ def test_csv_writer_refuses_nested_types(tmp_path, fs_run):
     with pytest.raises(StepError, match=r"^Step 'step': cannot write CSV: .*Use parquet_writer"):
         fs_run(CsvWriter(), tmp_path, {"path": "n.csv"}, table)
     assert not (tmp_path / "n.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_record_larger_than_block_size(tmp_path, fs_run, fmt):
+    big = "x" * (2 << 20)
+    if fmt == "csv":
+        (tmp_path / "a.csv").write_text(f'a\n"{big}"\nb\n')
+        driver, name = CsvExtractor(), "a.csv"
+    else:
+        (tmp_path / "a.jsonl").write_text(f'{{"a": "{big}"}}\n{{"a": "b"}}\n')
+        driver, name = JsonExtractor(), "a.jsonl"
+    with pytest.raises(StepError) as err:
+        fs_run(driver, tmp_path, {"path": name}, step_id="load")
+    assert str(err.value) == (
+        f"Step 'load': {tmp_path / name}: a record is larger than block_size (1048576 bytes)."
+        " Raise block_size: in the step's config."
+    )
+    table, _ = fs_run(driver, tmp_path, {"path": name, "block_size": 4 << 20})
+    assert table.column("a").to_pylist() == [big, "b"]

@@ -154,6 +154,23 @@ def parse_schema(step_id: str, schema: Mapping[str, str] | None) -> dict[str, pa
     return types
 
 
+BLOCK_SIZE = 1 << 20
+"""Bytes of CSV/JSON parsed at a time (``block_size``): pyarrow reads ahead a bounded number of
+blocks, so this sets the reader's memory; one record must fit in a block."""
+
+
+def block_size(config: Mapping[str, Any]) -> int:
+    return int(config.get("block_size", BLOCK_SIZE))
+
+
+def straddling_error(step_id: str, path: Path, config: Mapping[str, Any]) -> StepError:
+    return StepError(
+        step_id,
+        f"{path}: a record is larger than block_size ({block_size(config)} bytes).",
+        hint="Raise block_size: in the step's config.",
+    )
+
+
 def first_bad_row(values: pa.Array, target: pa.DataType) -> tuple[int, Any] | None:
     """The first value of ``values`` that does not cast to ``target`` (0-based), for errors."""
     import pyarrow as pa

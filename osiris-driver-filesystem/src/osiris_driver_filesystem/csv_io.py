@@ -20,7 +20,6 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(.*)", re.S)
 _BAD_VALUE = re.compile(r"invalid value '(.*)'$|The string '(.*)' is not a valid", re.S)
 _PARSE_ROW = re.compile(r"Row #(\d+)")
 _QUOTING = {"minimal": "needed", "all": "all_valid", "none": "none"}
-_BLOCK_SIZE = 1 << 20
 
 
 def _compression(config: Mapping[str, Any]) -> str | None:
@@ -72,7 +71,7 @@ class _CsvFileReader:
         read = pacsv.ReadOptions(
             skip_rows=config.get("skip_rows", 0),
             encoding=config.get("encoding", "utf-8"),
-            block_size=_BLOCK_SIZE,
+            block_size=common.block_size(config),
             use_threads=False,
             column_names=None if header else columns,
             autogenerate_column_names=not header and not columns,
@@ -167,6 +166,8 @@ class _CsvFileReader:
 
     def _error(self, path: Path, exc: Exception, invalid_rows: list) -> StepError:
         message = str(exc)
+        if "straddling" in message:
+            return common.straddling_error(self.step_id, path, self.config)
         if invalid_rows:
             row = invalid_rows[0]
             line = self._line_of_record(path, row.number) if row.number else None

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from osiris.stepdata import StepData
 
 _CHUNK = 1 << 20
-_BLOCK_SIZE = 4 << 20
 _WRITE_ROWS = 10_000
 
 
@@ -197,7 +196,7 @@ def _open_json(
     try:
         reader = pj.open_json(
             _lines(config, path, array),
-            read_options=pj.ReadOptions(block_size=_BLOCK_SIZE),
+            read_options=pj.ReadOptions(block_size=common.block_size(config)),
             parse_options=parse,
         )
     except (pa.ArrowInvalid, ValueError, UnicodeDecodeError) as exc:
@@ -302,6 +301,8 @@ def _error(
     pinned: dict[str, pa.DataType],
     array: bool,
 ) -> StepError:
+    if "straddling" in str(exc):
+        return common.straddling_error(step_id, path, config)
     message = str(exc).replace("JSON parse error: ", "")
     bad = _locate(config, path, pinned, array) if pinned else None
     if bad:
