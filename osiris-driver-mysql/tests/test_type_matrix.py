@@ -141,3 +141,13 @@ def test_create_table_round_trip_keeps_values(matrix, mysql_ctx, tmp_path):
     ddl = matrix("SHOW CREATE TABLE created")[0][1]
     assert "PRIMARY KEY (`id`)" in ddl and "decimal(65,30)" in ddl
     assert "bigint(20) unsigned" in ddl and "time(6)" in ddl
+
+
+def test_pymysql_reader_gives_the_same_table(matrix, mysql_ctx, monkeypatch):
+    """Without mysqlclient the extractor reads with pymysql; the result must not change."""
+    import sys
+
+    fast = extract(mysql_ctx, table="type_matrix")
+    monkeypatch.setitem(sys.modules, "MySQLdb", None)  # as if mysqlclient were not installed
+    monkeypatch.setitem(sys.modules, "MySQLdb.cursors", None)
+    assert extract(mysql_ctx, table="type_matrix").equals(fast, check_metadata=True)

@@ -176,10 +176,19 @@ class _Reader:
             raise StepError(self.step_id, f"the query failed: {_describe(exc)}") from exc
 
     def _close(self) -> None:
+        """Close the connection; rows left unread (a limit, a failure) are dropped with it."""
         conn = getattr(self, "conn", None)
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+        cursor = getattr(self, "cursor", None)
+        if cursor is not None:
+            # Detach it, or pymysql would try to read the rest of the result from a closed socket.
+            with contextlib.suppress(Exception):
+                cursor.connection = None
+            result = getattr(cursor, "_result", None)
+            if getattr(result, "unbuffered_active", False):
+                result.unbuffered_active = False
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Fetch on a helper thread while this one converts and the consumer writes.
