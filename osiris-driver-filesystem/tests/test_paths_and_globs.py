@@ -138,3 +138,17 @@ def test_writer_parent_that_is_a_file(tmp_path, fs_run):
         StepError, match=r"cannot create directory .*blocker/sub \(Not a directory\)"
     ):
         fs_run(CsvWriter(), tmp_path, {"path": "blocker/sub/o.csv"}, pa.table({"a": [1]}))
+
+
+def test_a_connection_of_another_family_is_refused(tmp_path):
+    from osiris.testing import make_context
+
+    (tmp_path / "a.csv").write_text("n\n1\n")
+    ctx, _ = make_context(tmp_path, step_id="load", connection={"host": "db"})
+    ctx.connection_ref = "@mysql.default"
+    with pytest.raises(StepError) as err:
+        CsvExtractor().run(step_id="load", config={"path": "a.csv"}, inputs={}, ctx=ctx)
+    assert str(err.value) == (
+        "Step 'load': connection @mysql.default is not a filesystem connection. Use connection:"
+        " '@filesystem.<alias>' (a base_dir) or no connection."
+    )

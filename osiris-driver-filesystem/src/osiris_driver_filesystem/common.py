@@ -24,6 +24,13 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 def base_dir(ctx: StepContext) -> Path:
     """The connection's ``base_dir`` when one is referenced (relative to the pipeline), else the
     pipeline's directory."""
+    ref = ctx.connection_ref
+    if ref and not (ref == "@filesystem" or ref.startswith("@filesystem.")):
+        raise StepError(
+            ctx.step_id,
+            f"connection {ref} is not a filesystem connection.",
+            hint="Use connection: '@filesystem.<alias>' (a base_dir) or no connection.",
+        )
     conn_base = (ctx.connection or {}).get("base_dir")
     if conn_base:
         return (Path(ctx.base_dir) / os.path.expanduser(str(conn_base))).resolve()
