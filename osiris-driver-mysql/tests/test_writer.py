@@ -154,3 +154,11 @@ def test_nan_is_refused_with_column_and_row(mysql_ctx, mysql_exec):
         MySQLWriter().run(step_id="write", config={"table": "floats", "primary_key": "id"},
                           inputs={"df_src": StepData.from_table(table)}, ctx=ctx)  # fmt: skip
     assert mysql_exec("SELECT COUNT(*) FROM floats") == [(0,)]
+
+
+def test_nested_input_column_is_refused_by_name(mysql_ctx, mysql_test_db):
+    table = pa.table({"id": [1], "tags": [["a", "b"]]})
+    ctx, _ = mysql_ctx("write")
+    with pytest.raises(StepError, match=r"cannot write column 'tags'.*list"):
+        MySQLWriter().run(step_id="write", config={"table": "t", "create_table": True},
+                          inputs={"df_src": StepData.from_table(table)}, ctx=ctx)  # fmt: skip

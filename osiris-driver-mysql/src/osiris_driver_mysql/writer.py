@@ -155,6 +155,11 @@ class _Job:
         names = arrow_schema.names
         if len(set(names)) != len(names):
             raise self.fail(f"the input has duplicate column names {names}.")
+        for field in arrow_schema:  # lists, structs, maps: no MySQL column holds them as such
+            try:
+                mysql_column_type(field)
+            except ValueError as exc:
+                raise self.fail(f"cannot write {exc}.", hint="Cast or serialise it first.") from exc
         if existing is None:
             if not self.create:
                 raise self.fail(
