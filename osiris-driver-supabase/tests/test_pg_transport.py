@@ -379,3 +379,148 @@ def test_transaction_pooler_dsn_turns_prepared_statements_off():
     assert pooled.transaction_pooler and connect_kwargs(pooled)["prepare_threshold"] is None
     assert not session.transaction_pooler and "prepare_threshold" not in connect_kwargs(session)
     assert settings_from({"pg_dsn": "host=x port=6543 dbname=postgres"}).transaction_pooler
+
+
+def test_binary_copy_equals_csv_copy(tmp_path, sb_pg, sb_db_connection):
+    """The binary encoder writes exactly what the CSV path writes, edge values and slices included."""
+    us = pa.timestamp("us")
+    data = pa.table(
+        {
+            "i16": pa.array([-32768, 32767, None, 0, 7], pa.int16()),
+            "i32": pa.array([-2147483648, 2147483647, None, 0, -1], pa.int32()),
+            "i64": pa.array([-9223372036854775808, 9223372036854775807, None, 0, 1], pa.int64()),
+            "u8": pa.array([0, 255, None, 1, 2], pa.uint8()),
+            "u32": pa.array([0, 4294967295, None, 1, 2], pa.uint32()),
+            "t8": pa.array([-128, 127, None, 0, 1], pa.int8()),
+            "f32": pa.array(
+                [3.4028235e38, -1.1754944e-38, None, float("nan"), float("-inf")], pa.float32()
+            ),
+            "f64": pa.array([1.7976931348623157e308, 5e-324, None, -0.0, 0.30000000000000004]),
+            "b": pa.array([True, False, None, True, False]),
+            "d": pa.array(
+                [
+                    dt.date(1, 1, 1),
+                    dt.date(9999, 12, 31),
+                    None,
+                    dt.date(2000, 1, 1),
+                    dt.date(1969, 12, 31),
+                ]
+            ),
+            "ts": pa.array(
+                [
+                    dt.datetime(1, 1, 1),
+                    dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+                    None,
+                    dt.datetime(2000, 1, 1),
+                    dt.datetime(1969, 12, 31, 23, 59, 59, 1),
+                ],
+                us,
+            ),
+            "tstz": pa.array(
+                [
+                    dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+                    None,
+                    dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC),
+                    dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+                    None,
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "s": pa.array(["", None, 'quote " and\nnewline\t😀', "NULL", "\\N"]),
+            "ls": pa.array(["a", "", None, "ü" * 300, "b"], pa.large_string()),
+            "j": pa.array(['{"a": [1, 2.50, null]}', None, "[]", '"text"', "{}"]),
+            "by": pa.array([b"\x00\x00", b"", None, b"\xff" * 40, b"\\"], pa.binary()),
+            "n0": pa.array(
+                [
+                    Decimal("999999999999999999"),
+                    Decimal("-999999999999999999"),
+                    None,
+                    Decimal(0),
+                    Decimal(10000),
+                ],
+                pa.decimal128(18, 0),
+            ),
+            "n2": pa.array(
+                [
+                    Decimal("-9999999999.99"),
+                    Decimal("0.01"),
+                    None,
+                    Decimal("-0.01"),
+                    Decimal("10000.00"),
+                ],
+                pa.decimal128(12, 2),
+            ),
+            "n5": pa.array(
+                [
+                    Decimal("1234567890123.12345"),
+                    Decimal("-0.00001"),
+                    None,
+                    Decimal("99999.99999"),
+                    Decimal(0),
+                ],
+                pa.decimal128(18, 5),
+            ),
+            "n16": pa.array(
+                [
+                    Decimal("99.9999999999999999"),
+                    Decimal("-0.0000000000000001"),
+                    None,
+                    Decimal("1"),
+                    Decimal(0),
+                ],
+                pa.decimal128(18, 16),
+            ),
+            "dur": pa.array(
+                [
+                    dt.timedelta(hours=838, minutes=59, seconds=59),
+                    -dt.timedelta(hours=838, minutes=59, seconds=59),
+                    None,
+                    dt.timedelta(microseconds=-1),
+                    dt.timedelta(0),
+                ],
+                pa.duration("us"),
+            ),
+        }
+    ).replace_schema_metadata(None)
+    data = data.set_column(
+        data.schema.get_field_index("j"), pa.field("j", pa.string(), metadata=JSON), data["j"]
+    )
+    data = data.append_column("id", pa.array(range(5), pa.int32()))
+    for table, fmt in (("via_csv", "csv"), ("via_binary", "auto")):
+        ctx, rec = make_context(tmp_path, step_id=table, connection=sb_db_connection)
+        SupabaseWriter().run(
+            step_id=table,
+            config={"table": table, "create_if_missing": True, "copy_format": fmt},
+            inputs=_input(data, batch_rows=2),
+            ctx=ctx,
+        )
+        (start,) = [f for e, f in rec.events if e == "write_start"]
+        assert start["copy_format"] == ("csv" if fmt == "csv" else "binary")
+    diff = sb_pg.execute(
+        "SELECT count(*) FROM ((SELECT * FROM via_csv EXCEPT ALL SELECT * FROM via_binary)"
+        " UNION ALL (SELECT * FROM via_binary EXCEPT ALL SELECT * FROM via_csv)) d"
+    ).fetchone()[0]
+    assert diff == 0
+    row = sb_pg.execute(
+        "SELECT n5::text, n16::text, dur::text, ts::text, j::text, by FROM via_binary WHERE id = 0"
+    ).fetchone()
+    assert row == (
+        "1234567890123.12345",
+        "99.9999999999999999",
+        "838:59:59",
+        "0001-01-01 00:00:00",
+        '{"a": [1, 2.50, null]}',
+        b"\x00\x00",
+    )
+    back = _read(tmp_path, sb_db_connection, {"table": "via_binary", "order": "id.asc"})
+    assert (
+        back["n2"].to_pylist() == data["n2"].to_pylist()
+        and back["s"].to_pylist() == data["s"].to_pylist()
+    )
+
+
+def test_a_decimal_the_column_would_round_is_refused(tmp_path, sb_pg, sb_db_connection):
+    sb_pg.execute("CREATE TABLE t (amount numeric(12,2))")
+    data = pa.table({"amount": pa.array([Decimal("1.005")], pa.decimal128(12, 3))})
+    with pytest.raises(StepError, match="would round"):
+        _write(tmp_path, sb_db_connection, {"table": "t"}, _input(data))

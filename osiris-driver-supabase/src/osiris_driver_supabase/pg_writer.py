@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from osiris.errors import StepError
 
+from osiris_driver_supabase import pgbinary
 from osiris_driver_supabase.connection import Settings, connect, qualified, quote_ident
 from osiris_driver_supabase.encode import to_copy_csv
 from osiris_driver_supabase.types import pg_ddl_type
@@ -38,6 +39,8 @@ class Target:
     mode: str
     primary_key: Sequence[str]
     create_if_missing: bool
+    copy_format: str = "auto"
+    """``auto``: binary COPY when every column can be encoded exactly, else CSV; ``csv``: always CSV."""
 
     @property
     def name(self) -> str:
@@ -62,14 +65,17 @@ def write_postgres(
             created = _prepare_target(step_id, cur, target, reader.schema)
             direct = target.mode == "append" or created
             copy_into = target.name if direct else _staging(cur, target)
+            types = _column_types(step_id, cur, target, reader.schema)
+            binary = pgbinary.plan(reader.schema, types) if target.copy_format == "auto" else None
             ctx.log_event(
                 "write_start",
                 table=f"{target.schema}.{target.table}",
                 mode=target.mode,
                 transport="postgres",
                 staging=not direct,
+                copy_format="binary" if binary else "csv",
             )
-            rows = _copy(step_id, cur, copy_into, columns, reader)
+            rows = _copy(step_id, cur, copy_into, columns, reader, binary)
             if not direct:
                 _apply(step_id, cur, target, copy_into, columns)
             if created and target.primary_key:
@@ -143,11 +149,44 @@ def _staging(cur: psycopg.Cursor, target: Target) -> str:
     return name
 
 
+def _column_types(
+    step_id: str, cur: psycopg.Cursor, target: Target, schema: pa.Schema
+) -> dict[str, str]:
+    """Target column types; refuses decimals the column would round (numeric(p,s) too narrow)."""
+    import re
+
+    import pyarrow.types as t
+
+    cur.execute(
+        "SELECT attname, format_type(atttypid, NULL), format_type(atttypid, atttypmod)"
+        " FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        (target.name,),
+    )
+    rows = cur.fetchall()
+    for name, _, full in rows:
+        m = re.fullmatch(r"numeric\((\d+),(\d+)\)", full)
+        field = schema.field(name) if name in schema.names else None
+        if m and field is not None and t.is_decimal(field.type) and field.type.scale > int(m[2]):
+            raise StepError(
+                step_id,
+                f"column '{name}' is {full} but the data has {field.type.scale} decimal places;"
+                " PostgreSQL would round them.",
+                hint="Widen the column or round explicitly in a duckdb.processor step.",
+            )
+    return {name: base for name, base, _ in rows}
+
+
 def _copy(
-    step_id: str, cur: psycopg.Cursor, into: str, columns: list[str], reader: pa.RecordBatchReader
+    step_id: str,
+    cur: psycopg.Cursor,
+    into: str,
+    columns: list[str],
+    reader: pa.RecordBatchReader,
+    binary: Any,
 ) -> int:
     """Stream every batch into ``COPY into FROM STDIN``; the send runs on a writer thread."""
-    sql = f"COPY {into} ({', '.join(map(quote_ident, columns))}) FROM STDIN (FORMAT csv)"
+    fmt = "binary" if binary else "csv"
+    sql = f"COPY {into} ({', '.join(map(quote_ident, columns))}) FROM STDIN (FORMAT {fmt})"
     chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_DEPTH)
     failure: list[BaseException] = []
     stop = threading.Event()
@@ -156,6 +195,8 @@ def _copy(
         ended = False
         try:
             with cur.copy(sql) as copy:
+                if binary:
+                    copy.write(pgbinary.HEADER)
                 while (chunk := chunks.get()) is not None:
                     if stop.is_set():
                         raise _Aborted
@@ -163,6 +204,8 @@ def _copy(
                 ended = True
                 if stop.is_set():
                     raise _Aborted
+                if binary:
+                    copy.write(pgbinary.TRAILER)
         except BaseException as exc:
             failure.append(exc)
             stop.set()
@@ -177,7 +220,7 @@ def _copy(
             if stop.is_set():
                 break
             if batch.num_rows:
-                chunks.put(to_copy_csv(batch))
+                chunks.put(pgbinary.encode(batch, binary) if binary else to_copy_csv(batch))
                 rows += batch.num_rows
     except BaseException:
         stop.set()

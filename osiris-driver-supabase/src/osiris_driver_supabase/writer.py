@@ -25,6 +25,7 @@ class SupabaseWriter:
             mode=config.get("write_mode", "append"),
             primary_key=[keys] if isinstance(keys, str) else list(keys),
             create_if_missing=bool(config.get("create_if_missing", False)),
+            copy_format=config.get("copy_format", "auto"),
         )
         transport = config.get("transport", "auto")
         if transport == "auto":
