@@ -6,6 +6,8 @@ import decimal
 import gzip
 
 import pyarrow as pa
+import pytest
+from osiris.errors import StepError
 from osiris_driver_filesystem.csv_io import CsvExtractor, CsvWriter
 
 
@@ -80,8 +82,6 @@ def test_latin1_read_and_write(tmp_path, fs_run):
 
 
 def test_writer_value_outside_the_encoding_is_an_error(tmp_path, fs_run):
-    import pytest
-    from osiris.errors import StepError
 
     with pytest.raises(StepError, match="cannot be written in encoding latin-1"):
         fs_run(
@@ -159,3 +159,43 @@ def test_large_file_streams_in_several_batches(tmp_path):
         batches += 1
     assert total == rows and batches > 1
     assert rec.metric("rows_read") == rows
+
+
+def test_existing_osiris_spellings(tmp_path, fs_run):
+    """header: N, parse_dates: true, dtype (pandas names), chunk_size, skip_blank_lines."""
+    (tmp_path / "a.csv").write_text(
+        "exported 2024\nid,code,amount,at\n\n1,007,1.5,2024-01-01 10:00:00\n"
+    )
+    table, _ = fs_run(
+        CsvExtractor(),
+        tmp_path,
+        {
+            "path": "a.csv",
+            "header": 1,
+            "parse_dates": True,
+            "dtype": {"code": "str", "id": "Int64", "amount": "float64", "at": "datetime64[ns]"},
+            "schema": {"amount": "decimal128(5,2)"},
+            "chunk_size": 10_000,
+        },
+    )
+    assert table.schema == pa.schema(
+        [
+            ("id", pa.int64()),
+            ("code", pa.string()),
+            ("amount", pa.decimal128(5, 2)),
+            ("at", pa.timestamp("ns")),
+        ]
+    )
+    assert table.column("code").to_pylist() == ["007"]
+    table, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "a.csv", "header": 1, "skip_blank_lines": False}
+    )
+    assert table.column("id").to_pylist() == [None, 1]  # an empty line is a row of NULLs
+
+
+def test_writer_accepts_nonnumeric_quoting_and_chunk_size(tmp_path, fs_run):
+    table = pa.table({"a": [1], "b": ["x"]})
+    fs_run(
+        CsvWriter(), tmp_path, {"path": "o.csv", "quoting": "nonnumeric", "chunk_size": 5}, table
+    )
+    assert (tmp_path / "o.csv").read_text() == '"a","b"\n1,"x"\n'

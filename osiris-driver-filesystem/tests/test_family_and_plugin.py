@@ -107,7 +107,7 @@ def test_oml_connection_is_optional_and_never_defaulted(tmp_path):
 def test_config_properties_use_only_json_schema_keywords():
     """Guards the spec YAML: a comma inside a flow mapping silently makes a bogus keyword."""
     keywords = {"type", "minLength", "maxLength", "default", "description", "items", "enum"}
-    keywords |= {"minimum", "additionalProperties", "pattern"}
+    keywords |= {"minimum", "additionalProperties", "pattern", "oneOf"}
     registry = build_registry()
     for name in COMPONENTS:
         for field, schema in registry.component(name).config_schema["properties"].items():

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(.*)", re.S)
 _BAD_VALUE = re.compile(r"invalid value '(.*)'$|The string '(.*)' is not a valid", re.S)
 _PARSE_ROW = re.compile(r"Row #(\d+)")
-_QUOTING = {"minimal": "needed", "all": "all_valid", "none": "none"}
+# pyarrow's "needed" quotes every string value, which is also what "nonnumeric" asks for
+_QUOTING = {"minimal": "needed", "nonnumeric": "needed", "all": "all_valid", "none": "none"}
 
 
 def _compression(config: Mapping[str, Any]) -> str | None:
@@ -38,11 +39,52 @@ class CsvExtractor:
         inputs: dict[str, StepData],
         ctx: StepContext,
     ) -> dict:
+        config = _canonical(config)
         files = common.input_files(step_id, ctx, config["path"])
         pinned = common.parse_schema(step_id, config.get("schema"))
         reader = _CsvFileReader(step_id, config, pinned)
         limit = config.get("limit")
         return common.read_with(step_id, files, ctx, reader.open, limit)
+
+
+# pandas dtype names the existing Osiris accepted in ``dtype``, as Arrow types
+_PANDAS_DTYPES = {
+    "str": "string",
+    "object": "string",
+    "category": "string",
+    "Int8": "int8",
+    "Int16": "int16",
+    "Int32": "int32",
+    "Int64": "int64",
+    "Float64": "float64",
+    "boolean": "bool",
+    "datetime64": "timestamp[ns]",
+    "datetime64[ns]": "timestamp[ns]",
+    "datetime64[us]": "timestamp[us]",
+}
+
+
+def _canonical(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Fold the existing Osiris's spellings into ours: ``header: N`` (the header is row N,
+    0-based: N rows are skipped first), ``parse_dates: true`` (ISO dates and timestamps are
+    always recognised) and ``dtype`` (pandas names; ``schema`` wins where both name a column)."""
+    config = dict(config)
+    header = config.get("header", True)
+    if type(header) is int:
+        config["skip_rows"] = config.get("skip_rows", 0) + header
+        config["header"] = True
+    if isinstance(config.get("parse_dates"), bool):
+        config.pop("parse_dates")
+    dtype = config.pop("dtype", None) or {}
+    if dtype:
+        as_arrow = {col: _PANDAS_DTYPES.get(str(t), str(t)) for col, t in dtype.items()}
+        config["schema"] = {**as_arrow, **(config.get("schema") or {})}
+    return config
+
+
+def _null_values(config: Mapping[str, Any]) -> list[str]:
+    """An empty unquoted field is always NULL; ``na_values`` adds to it (as in pandas)."""
+    return ["", *(config.get("na_values") or [])]
 
 
 class _CsvFileReader:
@@ -85,6 +127,7 @@ class _CsvFileReader:
             delimiter=config.get("delimiter", ","),
             quote_char=config.get("quotechar", '"'),
             newlines_in_values=True,
+            ignore_empty_lines=config.get("skip_blank_lines", True),
             invalid_row_handler=on_invalid,
         )
         types = dict(self.column_types)
@@ -92,7 +135,7 @@ class _CsvFileReader:
             types = {**self.first_types, **types}
         convert = pacsv.ConvertOptions(
             column_types=types,
-            null_values=list(config.get("na_values") or [""]),
+            null_values=_null_values(config),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
             include_columns=columns if header and columns else None,
@@ -264,7 +307,7 @@ class _CsvFileReader:
         convert = pacsv.ConvertOptions(
             column_types={name: pa.string()} if name else {},
             include_columns=[name] if name else None,
-            null_values=list(self.config.get("na_values") or [""]),
+            null_values=_null_values(self.config),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         )
