@@ -205,3 +205,16 @@ def test_upstream_failure_is_reported_as_the_upstream_error(tmp_path, query):
     assert str(err.value) == (
         "Step 'read': in.csv: column 'n', row 500001: 'oops' is not a valid int64."
     )
+
+
+def test_spills_go_to_a_private_directory_removed_afterwards(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    reader, _ = _run(tmp_path, "SELECT current_setting('temp_directory') AS d", df_a=MOVIES)
+    spill = reader.read_all().column("d")[0].as_py()
+    assert spill.startswith(str(tmp_path / "tmp" / "osiris-duckdb-"))
+    assert not (tmp_path / ".tmp").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []  # removed once the result was read

@@ -8,6 +8,8 @@ connection kept alive until the consumer has read it all.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,9 @@ class DuckDBProcessor:
         # No replacement scans: only the registered inputs are tables, never Python variables.
         con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
         con.execute("SET TimeZone = 'UTC'")  # tz-aware results come out as UTC, not local time
+        # large sorts/aggregations spill here rather than into ./.tmp of the user's cwd
+        spill_dir = tempfile.mkdtemp(prefix="osiris-duckdb-")
+        con.execute("SET temp_directory = '{}'".format(spill_dir.replace("'", "''")))
         failures: list[BaseException] = []
         try:
             try:
@@ -56,8 +61,9 @@ class DuckDBProcessor:
                 raise _sql_error(step_id, exc, sorted(inputs) + _alias(inputs)) from exc
         except BaseException:
             con.close()
+            shutil.rmtree(spill_dir, ignore_errors=True)
             raise
-        return {"df": _owned_stream(step_id, con, reader, ctx, failures)}
+        return {"df": _owned_stream(step_id, con, reader, ctx, failures, spill_dir)}
 
     @staticmethod
     def _register(
@@ -102,6 +108,7 @@ def _owned_stream(
     reader: pa.RecordBatchReader,
     ctx: StepContext,
     failures: list[BaseException],
+    spill_dir: str,
 ) -> pa.RecordBatchReader:
     """Re-wrap DuckDB's reader so the connection lives until the stream is exhausted or closed,
     and a failure while streaming still names the step."""
@@ -120,6 +127,7 @@ def _owned_stream(
             raise StepError(step_id, f"DuckDB failed while producing rows: {exc}") from exc
         finally:
             con.close()
+            shutil.rmtree(spill_dir, ignore_errors=True)
         ctx.log_metric("rows_out", rows, "rows")
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
