@@ -54,6 +54,15 @@ def test_doctor_closed_port_is_network(mysql_test_db):
     assert (result.ok, result.category) == (False, "network")
 
 
+def test_doctor_silent_server_is_timeout(mysql_test_db):
+    with socket.socket() as silent:  # accepts connections (kernel backlog) but never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        port = silent.getsockname()[1]
+        result = MySQLFamily().doctor({**mysql_test_db, "port": port, "connect_timeout": 1})
+    assert (result.ok, result.category) == (False, "timeout")
+
+
 def test_doctor_unknown_database_is_config(mysql_test_db):
     result = MySQLFamily().doctor({**mysql_test_db, "database": "osiris_no_such_db"})
     assert (result.ok, result.category) == (False, "config")

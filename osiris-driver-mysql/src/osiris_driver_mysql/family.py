@@ -82,8 +82,9 @@ class MySQLFamily(ConnectionFamily):
 
     def doctor(self, connection: Mapping[str, Any]) -> DoctorResult:
         started = time.monotonic()
-        try:
-            conn = connect_pymysql(connection)
+        timeout = int(connection.get("connect_timeout", 10))
+        try:  # a read timeout too: a server that accepts but never answers must not hang
+            conn = connect_pymysql(connection, read_timeout=timeout, write_timeout=timeout)
         except Exception as exc:
             category, message = classify(exc)
             return DoctorResult(False, category, message)  # type: ignore[arg-type]
