@@ -23,7 +23,14 @@ from osiris_driver_mysql.connect import (
     quote_table,
     validate_table_name,
 )
-from osiris_driver_mysql.types import FLOAT, Column, column_converter, first_bad_row
+from osiris_driver_mysql.types import (
+    FLOAT,
+    JSON,
+    TEXT_TYPES,
+    Column,
+    column_converter,
+    first_bad_row,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -297,4 +304,5 @@ def _text(value: Any) -> Any:
 
 
 _END = object()
-_TEXTUAL = {15, 245, 247, 248, 249, 250, 251, 252, 253, 254}
+_TEXTUAL = TEXT_TYPES | {JSON}
+"""Types the client hands back as ``str`` (unless their charset is binary)."""
