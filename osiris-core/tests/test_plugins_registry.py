@@ -215,3 +215,10 @@ def test_driver_references_colon_and_dotted_forms():
     )
     with pytest.raises(RegistryError, match=r"cannot import driver 'osiris\.nope:X'"):
         Component("x.y", spec, "osiris.nope:X").load_driver_class()
+
+
+def test_unknown_component_close_to_an_installed_one_suggests_it(plugin_env):
+    registry = build_registry()
+    with pytest.raises(RegistryError) as info:
+        registry.component("duckdb.procesor")
+    assert info.value.hint == "Did you mean 'duckdb.processor'?"

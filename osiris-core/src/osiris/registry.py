@@ -53,7 +53,7 @@ class Registry:
         except KeyError:
             raise RegistryError(
                 f"Unknown component '{name}'. Installed: {_listing(self.components)}.",
-                hint=_install_hint(name),
+                hint=_suggestion(name, self.components) or _install_hint(name),
             ) from None
 
     def family(self, name: str) -> Any:
@@ -178,6 +178,14 @@ def meta_validator() -> Any:
 
 def _listing(items: dict) -> str:
     return ", ".join(sorted(items)) or "none"
+
+
+def _suggestion(name: str, known: dict) -> str | None:
+    """A typo of an installed name is answered with that name, not with a package to install."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    return f"Did you mean '{close[0]}'?" if close else None
 
 
 def _install_hint(name: str) -> str:

@@ -9,6 +9,7 @@ run); tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from typing import Any
@@ -68,6 +69,9 @@ class OsirisGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # `osiris ... | head`: the reader left; nothing to report
+            _silence_stdout()
+            ctx.exit(1)
         except OsirisError as exc:
             _report(ctx, str(exc), exc)
             ctx.exit(exc.exit_code)
@@ -76,6 +80,12 @@ class OsirisGroup(click.Group):
                 ctx, f"Unexpected {type(exc).__name__}: {exc}. Run with --debug for details.", exc
             )
             ctx.exit(1)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report(ctx: click.Context, message: str, exc: BaseException) -> None:
