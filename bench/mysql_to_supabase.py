@@ -195,7 +195,7 @@ def main() -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     prepare_pg()
-    server = PostgrestServer(dsn=PG_DSN, jwt_secret=JWT_SECRET, schemas=[PG_SCHEMA])
+    server = PostgrestServer(dsn=PG_DSN, jwt_secret=JWT_SECRET, schemas=[PG_SCHEMA], record=False)
     write_connections(server.start(), make_jwt(JWT_SECRET, "service_role"))
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(

@@ -80,6 +80,8 @@ class PostgrestServer:
     fail_writes: list[int] = field(default_factory=list)
     """HTTP statuses to answer the next write requests with (consumed one per request)."""
     port: int = 0
+    record: bool = True
+    """Keep every request in ``requests`` (benchmarks turn it off to keep memory flat)."""
 
     def start(self) -> str:
         server = self
@@ -94,15 +96,16 @@ class PostgrestServer:
                 url = urlsplit(self.path)
                 query = parse_qsl(url.query, keep_blank_values=True)
                 body = json.loads(raw) if raw else None
-                server.requests.append(
-                    Recorded(
-                        self.command,
-                        url.path,
-                        query,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        body,
+                if server.record:
+                    server.requests.append(
+                        Recorded(
+                            self.command,
+                            url.path,
+                            query,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                        )
                     )
-                )
                 try:
                     status, headers, payload = server.dispatch(
                         self.command, url.path, query, self.headers, body

@@ -150,7 +150,7 @@ class RestWriter:
             attempt += 1
 
     def _explain(self, exc: Any, status: int) -> str:
-        code, message = exc.code or "", exc.message or str(exc)
+        code, message = exc.code or "", (exc.message or str(exc)).rstrip(".")
         name = f"{self.target.schema}.{self.target.table}"
         done = f" {self.committed} row(s) were written before it" + (
             "; re-running is safe." if self.target.mode != "append" else "."
@@ -169,5 +169,5 @@ class RestWriter:
                 " service_role key or add a policy that allows the write." + done
             )
         if code == "23505":
-            return f"duplicate key writing {name}: {exc.details or message}." + done
+            return f"duplicate key writing {name}: {(exc.details or message).rstrip('.')}." + done
         return f"Supabase REST write to {name} failed ({code or status}: {message})." + done
