@@ -23,14 +23,7 @@ from osiris_driver_mysql.connect import (
     quote_table,
     validate_table_name,
 )
-from osiris_driver_mysql.types import (
-    FLOAT,
-    JSON,
-    TEXT_TYPES,
-    Column,
-    column_converter,
-    first_bad_row,
-)
+from osiris_driver_mysql.types import FLOAT, Column, column_converter, first_bad_row
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -206,10 +199,7 @@ class _Reader:
         """
         import pyarrow as pa
 
-        raw_struct = pa.struct(
-            [pa.field(f"c{i}", pa.binary() if c.binary or c.type_code not in _TEXTUAL else pa.string())
-             for i, c in enumerate(self.columns)]
-        )  # fmt: skip
+        raw_struct = pa.struct([pa.field(f"c{i}", pa.binary()) for i in range(len(self.columns))])
         rows_read = bytes_read = 0
         self.start()  # on the first pull: a stream nobody reads holds no connection
         blocks: queue.Queue = queue.Queue(maxsize=1)
@@ -304,5 +294,3 @@ def _text(value: Any) -> Any:
 
 
 _END = object()
-_TEXTUAL = TEXT_TYPES | {JSON}
-"""Types the client hands back as ``str`` (unless their charset is binary)."""
