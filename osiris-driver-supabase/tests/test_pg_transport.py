@@ -524,3 +524,19 @@ def test_a_decimal_the_column_would_round_is_refused(tmp_path, sb_pg, sb_db_conn
     data = pa.table({"amount": pa.array([Decimal("1.005")], pa.decimal128(12, 3))})
     with pytest.raises(StepError, match="would round"):
         _write(tmp_path, sb_db_connection, {"table": "t"}, _input(data))
+
+
+def test_naive_timestamps_into_timestamptz_mean_utc(tmp_path, sb_pg, sb_db_connection):
+    """Whatever the server's or the role's TimeZone, a naive timestamp is taken as UTC."""
+    sb_pg.execute("CREATE TABLE t (at timestamptz, label text)")
+    new_york = {
+        **sb_db_connection,
+        "db_url": sb_db_connection["db_url"] + "?options=-c%20TimeZone%3DAmerica/New_York",
+    }
+    data = pa.table(
+        {"at": pa.array([dt.datetime(2024, 6, 1, 12, 0)], pa.timestamp("us")), "label": ["x"]}
+    )
+    for fmt in ("auto", "csv"):
+        _write(tmp_path, new_york, {"table": "t", "copy_format": fmt}, _input(data))
+    rows = sb_pg.execute("SELECT at FROM t").fetchall()
+    assert rows == [(dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC),)] * 2

@@ -62,6 +62,8 @@ def write_postgres(
         ) from exc
     try:
         with conn.cursor() as cur:
+            # Naive timestamps written into timestamptz columns mean UTC, whatever the server's zone.
+            cur.execute("SET LOCAL TimeZone = 'UTC'")
             created = _prepare_target(step_id, cur, target, reader.schema)
             direct = target.mode == "append" or created
             copy_into = target.name if direct else _staging(cur, target)
