@@ -275,6 +275,13 @@ def test_extract_pages_past_the_cap_with_exact_types(tmp_path, sb_pg, sb_rest):
         2024, 1, 1, 0, 41, 40, tzinfo=dt.UTC
     )
     assert (last["iv"].months, last["iv"].days, last["iv"].nanoseconds) == (1, 2, 0)
+    as_text, _ = _read(
+        tmp_path,
+        sb_rest.connection(),
+        {"table": "t", "select": "id,iv", "limit": 1, "interval_as": "text"},
+    )
+    assert as_text.to_pylist() == [{"id": 1, "iv": "1 mon 2 days"}]
+    assert as_text.schema.field("iv").metadata == {b"osiris.pg_type": b"interval"}
     filtered, _ = _read(
         tmp_path,
         sb_rest.connection(),

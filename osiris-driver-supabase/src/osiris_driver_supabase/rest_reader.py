@@ -65,7 +65,10 @@ def open_rest(
         raise StepError(
             step_id, f"select names column(s) {', '.join(unknown)} not in {schema_name}.{table}."
         )
-    fields = [arrow_field(n, props[n].get("format") or "text") for n in names]
+    interval_text = config.get("interval_as", "month_day_nano") == "text"
+    fields = [
+        arrow_field(n, props[n].get("format") or "text", interval_text=interval_text) for n in names
+    ]
     schema = pa.schema(fields)
     select = ",".join(
         f"{f.name}::text"
