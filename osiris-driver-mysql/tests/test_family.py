@@ -133,3 +133,22 @@ def test_registry_builds_with_both_components():
     assert extractor.spec["x-query-policy"] == "read-only"
     assert registry.component("mysql.writer").load_driver_class().__name__ == "MySQLWriter"
     assert registry.family("mysql") is not None
+
+
+def test_connect_options_are_mapped():
+    import ssl
+
+    from osiris_driver_mysql.connect import connect_kwargs
+
+    base = {"host": "db", "port": "3307", "user": "u", "password": PASSWORD, "database": "d"}
+    kwargs = connect_kwargs(base)
+    assert (kwargs["port"], kwargs["password"], kwargs["charset"]) == (3307, PASSWORD, "utf8mb4")
+    assert kwargs["init_command"] == "SET NAMES utf8mb4, time_zone = '+00:00'"
+    assert "ssl" not in kwargs
+    assert connect_kwargs({**base, "ssl": True})["ssl"] == {"check_hostname": False}
+    verified = connect_kwargs({**base, "ssl": {"ca": "/ca.pem"}})["ssl"]
+    assert verified == {"ca": "/ca.pem"}
+    loose = connect_kwargs({**base, "ssl": {"ca": "/ca.pem", "verify_cert": False}})["ssl"]
+    assert loose["verify_mode"] == ssl.CERT_NONE and loose["check_hostname"] is False
+    with pytest.raises(ValueError, match="charset"):
+        connect_kwargs({**base, "charset": "utf8mb4; DROP"})

@@ -29,13 +29,21 @@ def sqlalchemy_url(connection: Mapping[str, Any]) -> Any:
 
 
 def _ssl(connection: Mapping[str, Any]) -> dict[str, Any] | None:
-    ssl = connection.get("ssl")
-    if not ssl:
+    """TLS options: ``ssl: true`` encrypts without verifying; ``ca`` verifies the server.
+
+    ``verify_cert: false`` keeps encryption but skips verification even with a ``ca``.
+    """
+    import ssl as ssl_module
+
+    options = connection.get("ssl")
+    if not options:
         return None
-    if ssl is True:
+    if options is True:
         return {"check_hostname": False}
-    keys = {"ca": "ca", "cert": "cert", "key": "key", "verify_cert": "verify_cert"}
-    return {keys[k]: v for k, v in ssl.items() if k in keys}
+    result = {k: options[k] for k in ("ca", "cert", "key") if options.get(k)}
+    if options.get("verify_cert") is False:
+        result.update(check_hostname=False, verify_mode=ssl_module.CERT_NONE)
+    return result or {"check_hostname": False}
 
 
 def _session_init(charset: str) -> str:
@@ -89,6 +97,8 @@ def connect_raw_reader(connection: Mapping[str, Any]) -> tuple[Any, Any]:
         conn = pymysql.connect(**kwargs, conv={}, use_unicode=False, autocommit=True)
         return conn, pymysql.cursors.SSCursor
     kwargs["passwd"] = kwargs.pop("password")
+    if "ssl" in kwargs:  # mysqlclient takes file paths only; it verifies when a ca is given
+        kwargs["ssl"] = {k: v for k, v in kwargs["ssl"].items() if k in ("ca", "cert", "key")}
     if "database" in kwargs:
         kwargs["db"] = kwargs.pop("database")
     conn = MySQLdb.connect(**kwargs, conv={}, use_unicode=False, autocommit=True)
