@@ -540,3 +540,14 @@ def test_naive_timestamps_into_timestamptz_mean_utc(tmp_path, sb_pg, sb_db_conne
         _write(tmp_path, new_york, {"table": "t", "copy_format": fmt}, _input(data))
     rows = sb_pg.execute("SELECT at FROM t").fetchall()
     assert rows == [(dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC),)] * 2
+
+
+def test_arrow_uuid_extension_becomes_uuid(tmp_path, sb_pg, sb_db_connection):
+    import uuid
+
+    data = pa.table({"u": pa.array([uuid.UUID(int=5).bytes, None], pa.uuid())})
+    _write(tmp_path, sb_db_connection, {"table": "u", "create_if_missing": True}, _input(data))
+    assert sb_pg.execute("SELECT u FROM u ORDER BY u NULLS LAST").fetchall() == [
+        (uuid.UUID(int=5),),
+        (None,),
+    ]

@@ -45,7 +45,7 @@ def _encode_column(field: pa.Field, array: pa.Array) -> pa.Array:
     import pyarrow.types as t
 
     typ = array.type
-    if isinstance(typ, pa.ExtensionType):
+    if isinstance(typ, pa.BaseExtensionType):
         if typ.extension_name == "arrow.uuid":
             return pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
         return _encode_column(field, array.storage)

@@ -125,7 +125,7 @@ def pg_ddl_type(field: pa.Field) -> str:
         return meta[PG_TYPE].decode()
     marked = osiris_type(field)
     typ = field.type
-    if isinstance(typ, pa.ExtensionType):
+    if isinstance(typ, pa.BaseExtensionType):
         if typ.extension_name == "arrow.uuid":
             return "uuid"
         if typ.extension_name == "arrow.json":
