@@ -16,7 +16,7 @@ class SupabaseExtractor:
         from osiris_driver_supabase.pg_reader import open_query, table_sql
 
         settings = settings_from(ctx.connection, step=step_id)
-        batch_size = int(config.get("batch_size") or 50_000)
+        batch_size = int(config.get("batch_size") or 10_000)
         interval_text = config.get("interval_as", "month_day_nano") == "text"
         if config.get("query"):
             from osiris.sqlguard import read_only_problem
