@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import secrets
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,76 +22,21 @@ pytestmark = [pytest.mark.mysql, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[1]
 MATRIX_SQL = ROOT / "osiris-driver-mysql" / "tests" / "type_matrix.sql"
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-
-
-def _require(name: str, probe: Any, start: str) -> None:
-    try:
-        probe()
-    except Exception as exc:
-        message = f"{name} is not reachable ({exc}); start it with: {start}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture
-def matrix_dbs() -> Iterator[tuple[dict[str, Any], dict[str, Any], Any]]:
+def matrix_dbs(mysql, postgres) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(mysql connection, supabase connection, autocommit psycopg connection on the schema)."""
-    import psycopg
-    import pymysql
-
-    def mysql(database: str | None = None) -> Any:
-        return pymysql.connect(
-            **MYSQL,
-            database=database,
-            autocommit=True,
-            charset="utf8mb4",
-            init_command="SET time_zone = '+00:00'",
-        )
-
-    _require(
-        "MariaDB on 127.0.0.1:3306",
-        lambda: mysql().close(),
-        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
-    )
-    _require(
-        "PostgreSQL on 127.0.0.1:5432",
-        lambda: psycopg.connect(PG_DSN, connect_timeout=3).close(),
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-    )
     pytest.importorskip(
         "osiris_driver_mysql.extractor", reason="the mysql driver has not landed yet"
     )
-    name = f"osiris_xdb_{secrets.token_hex(5)}"
-    conn = mysql()
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    conn.close()
-    conn = mysql(name)
-    with conn.cursor() as cur:
-        for statement in MATRIX_SQL.read_text(encoding="utf-8").split(";\n"):
-            if statement.strip():
-                cur.execute(statement)
-    conn.close()
-    schema = f"sb_xdb_{secrets.token_hex(5)}"
-    pg = psycopg.connect(PG_DSN, autocommit=True)
-    pg.execute(f'CREATE SCHEMA "{schema}"')
-    pg.execute(f'SET search_path = "{schema}"')
-    try:
-        yield (
-            {**MYSQL, "database": name},
-            {"db_url": "postgresql://postgres@127.0.0.1:5432/test", "schema": schema},
-            pg,
-        )
-    finally:
-        pg.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        pg.close()
-        conn = mysql()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
+    name = mysql.database("osiris_xdb", MATRIX_SQL)
+    schema, pg = postgres.schema("sb_xdb")
+    return (
+        {**mysql.server, "database": name},
+        {"db_url": postgres.url, "schema": schema},
+        pg,
+    )
 
 
 def _extract_mysql(tmp_path: Path, connection: dict[str, Any]) -> pa.Table:

@@ -5,13 +5,9 @@ MySQL and MySQL -> MySQL, read-only enforcement, a failed write, and discovery w
 from __future__ import annotations
 
 import csv
-import os
-import secrets
 import textwrap
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,52 +19,15 @@ pytestmark = pytest.mark.mysql
 ROOT = Path(__file__).resolve().parents[1]
 MOVIES_SQL = ROOT / "tests" / "fixtures" / "movies_mysql.sql"
 MATRIX_SQL = ROOT / "osiris-driver-mysql" / "tests" / "type_matrix.sql"
-SERVER = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-START = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
 TABLES = ["directors", "actors", "movies", "movie_actors", "reviews"]
 
 
-def _connect(database: str | None = None) -> Any:
-    import pymysql
-
-    return pymysql.connect(
-        **SERVER, database=database, autocommit=True, charset="utf8mb4", connect_timeout=3,
-        init_command="SET time_zone = '+00:00'",
-    )  # fmt: skip
-
-
-def _sql(database: str, *statements: str) -> list[tuple]:
-    conn = _connect(database)
-    try:
-        with conn.cursor() as cur:
-            rows: list[tuple] = []
-            for statement in statements:
-                cur.execute(statement)
-                rows = list(cur.fetchall())
-            return rows
-    finally:
-        conn.close()
-
-
-def _load(database: str, script: Path) -> None:
-    statements = [s for s in script.read_text(encoding="utf-8").split(";\n") if s.strip()]
-    _sql(database, *statements)
-
-
 @pytest.fixture
-def mysql_e2e_db(tmp_path, monkeypatch) -> Iterator[str]:
+def mysql_e2e_db(tmp_path, monkeypatch, mysql) -> str:
     """A fresh database with the movies tables, and a cwd holding osiris_connections.yaml."""
-    try:
-        _connect().close()
-    except Exception as exc:
-        message = f"MariaDB on 127.0.0.1:3306 is not reachable ({exc}); start it with: {START}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     pytest.importorskip("osiris.runner", reason="the runner has not landed yet")
     pytest.importorskip("osiris_driver_filesystem", reason="the filesystem driver is missing")
-    name = f"osiris_test_{secrets.token_hex(5)}"
-    _sql(None, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")  # type: ignore[arg-type]
+    name = mysql.database("osiris_test", MOVIES_SQL)
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -89,22 +48,7 @@ def mysql_e2e_db(tmp_path, monkeypatch) -> Iterator[str]:
             """),
         encoding="utf-8",
     )
-    try:
-        _load(name, MOVIES_SQL)
-        yield name
-    finally:
-        # A leaked session would block DROP DATABASE forever; end it (the test already failed).
-        for (session,) in _open_sessions(name):
-            _sql(None, f"KILL {int(session)}")  # type: ignore[arg-type]
-        _sql(None, f"DROP DATABASE IF EXISTS `{name}`")  # type: ignore[arg-type]
-
-
-def _open_sessions(database: str) -> list[tuple]:
-    return _sql(
-        None,  # type: ignore[arg-type]
-        "SELECT id FROM information_schema.processlist"
-        f" WHERE db = '{database}' AND id <> CONNECTION_ID()",
-    )
+    return name
 
 
 def _run(*args: str):
@@ -185,9 +129,9 @@ def test_movies_to_parquet_keeps_types(tmp_path, mysql_e2e_db):
     assert reviews.num_rows == 14
 
 
-def test_type_matrix_mysql_to_parquet_to_mysql(tmp_path, mysql_e2e_db):
-    _load(mysql_e2e_db, MATRIX_SQL)
-    _sql(mysql_e2e_db, "CREATE TABLE matrix_back LIKE type_matrix",
+def test_type_matrix_mysql_to_parquet_to_mysql(tmp_path, mysql, mysql_e2e_db):
+    mysql.load(mysql_e2e_db, MATRIX_SQL)
+    mysql.sql(mysql_e2e_db, "CREATE TABLE matrix_back LIKE type_matrix",
          "CREATE TABLE matrix_direct LIKE type_matrix")  # fmt: skip
     out = _pipeline(
         tmp_path / "p" / "to_parquet.yaml",
@@ -233,12 +177,14 @@ def test_type_matrix_mysql_to_parquet_to_mysql(tmp_path, mysql_e2e_db):
     for pipeline in (out, back):
         result = _run("run", str(pipeline))
         assert result.exit_code == 0, result.output
-    original = _sql(mysql_e2e_db, "SELECT * FROM type_matrix ORDER BY id")
-    assert _sql(mysql_e2e_db, "SELECT * FROM matrix_back ORDER BY id") == original
-    assert _sql(mysql_e2e_db, "SELECT * FROM matrix_direct ORDER BY id") == original
+    original = mysql.sql(mysql_e2e_db, "SELECT * FROM type_matrix ORDER BY id")
+    assert mysql.sql(mysql_e2e_db, "SELECT * FROM matrix_back ORDER BY id") == original
+    assert mysql.sql(mysql_e2e_db, "SELECT * FROM matrix_direct ORDER BY id") == original
 
 
-def test_drop_table_in_an_extractor_is_invalid_and_the_table_survives(tmp_path, mysql_e2e_db):
+def test_drop_table_in_an_extractor_is_invalid_and_the_table_survives(
+    tmp_path, mysql, mysql_e2e_db
+):
     pipeline = _pipeline(
         tmp_path / "p" / "bad.yaml",
         """\
@@ -258,11 +204,11 @@ def test_drop_table_in_an_extractor_is_invalid_and_the_table_survives(tmp_path, 
     result = _run("run", str(pipeline))
     assert result.exit_code == 2, result.output
     assert "steps[0].config.query" in result.output and "DROP" in result.output
-    assert _sql(mysql_e2e_db, "SELECT COUNT(*) FROM movies") == [(10,)]
+    assert mysql.sql(mysql_e2e_db, "SELECT COUNT(*) FROM movies") == [(10,)]
 
 
-def test_failed_write_fails_the_run_and_keeps_the_target(tmp_path, mysql_e2e_db):
-    _sql(mysql_e2e_db, "CREATE TABLE short_titles (movie_id INT UNSIGNED PRIMARY KEY,"
+def test_failed_write_fails_the_run_and_keeps_the_target(tmp_path, mysql, mysql_e2e_db):
+    mysql.sql(mysql_e2e_db, "CREATE TABLE short_titles (movie_id INT UNSIGNED PRIMARY KEY,"
          " title VARCHAR(12) NOT NULL)", "INSERT INTO short_titles VALUES (99, 'keep me')")  # fmt: skip
     pipeline = _pipeline(
         tmp_path / "p" / "fail.yaml",
@@ -284,10 +230,10 @@ def test_failed_write_fails_the_run_and_keeps_the_target(tmp_path, mysql_e2e_db)
     assert result.exit_code == 1, result.output
     assert "column 'title' at row with movie_id=1" in result.output
     assert "Traceback" not in result.output
-    assert _sql(mysql_e2e_db, "SELECT * FROM short_titles") == [(99, "keep me")]
+    assert mysql.sql(mysql_e2e_db, "SELECT * FROM short_titles") == [(99, "keep me")]
 
 
-def test_discover_and_its_cache(mysql_e2e_db):
+def test_discover_and_its_cache(mysql, mysql_e2e_db):
     import json
 
     first = _run("discover", "@mysql.default", "--json", "--samples", "1")
@@ -299,7 +245,7 @@ def test_discover_and_its_cache(mysql_e2e_db):
     assert json.loads(_run("discover", "@mysql.default", "--json", "--samples", "1").output)[
         "cached"
     ]
-    _sql(mysql_e2e_db, "CREATE VIEW top_movies AS SELECT movie_id, title FROM movies")
+    mysql.sql(mysql_e2e_db, "CREATE VIEW top_movies AS SELECT movie_id, title FROM movies")
     cached = json.loads(_run("discover", "@mysql.default", "--json", "--samples", "1").output)
     assert "top_movies" not in {t["name"] for t in cached["tables"]}
     other = json.loads(_run("discover", "@mysql.default", "--json", "--samples", "2").output)

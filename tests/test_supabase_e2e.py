@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import secrets
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -29,8 +27,6 @@ pytestmark = [pytest.mark.mysql, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[1]
 MOVIES_SQL = ROOT / "tests" / "fixtures" / "movies_mysql.sql"
 SB_TESTS = ROOT / "osiris-driver-supabase" / "tests"
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 TABLES = {
     "directors": "director_id",
     "actors": "actor_id",
@@ -52,40 +48,9 @@ EXPECTED_DDL = {
 }
 
 
-def _require(name: str, probe: Any, start: str) -> None:
-    try:
-        probe()
-    except Exception as exc:
-        message = f"{name} is not reachable ({exc}); start it with: {start}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _mysql(database: str | None = None) -> Any:
-    import pymysql
-
-    return pymysql.connect(
-        **MYSQL,
-        database=database,
-        autocommit=True,
-        charset="utf8mb4",
-        init_command="SET time_zone = '+00:00'",
-    )
-
-
-def _mysql_rows(database: str, sql: str) -> list[tuple]:
-    conn = _mysql(database)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
-
-
 @dataclass
 class Golden:
+    mysql: Any
     mysql_db: str
     schema: str
     pg: Any
@@ -95,47 +60,27 @@ class Golden:
     def pg_rows(self, sql: str) -> list[tuple]:
         return self.pg.execute(sql).fetchall()
 
+    def mysql_rows(self, sql: str) -> list[tuple]:
+        return self.mysql.sql(self.mysql_db, sql)
+
 
 @pytest.fixture
-def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
+def golden(tmp_path, monkeypatch, mysql, postgres) -> Iterator[Golden]:
     import psycopg
 
-    _require(
-        "MariaDB on 127.0.0.1:3306",
-        lambda: _mysql().close(),
-        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
-    )
-    _require(
-        "PostgreSQL on 127.0.0.1:5432",
-        lambda: psycopg.connect(PG_DSN, connect_timeout=3).close(),
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-    )
     for module in ("osiris.runner", "osiris.compiler", "osiris_driver_mysql.extractor"):
         pytest.importorskip(module, reason=f"{module} has not landed yet")
     sys.path.insert(0, str(SB_TESTS))
     from postgrest_server import PostgrestServer, make_jwt
 
-    mysql_db = f"osiris_sb_{secrets.token_hex(5)}"
-    schema = f"sb_e2e_{secrets.token_hex(5)}"
-    conn = _mysql()
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{mysql_db}` CHARACTER SET utf8mb4")
-    conn.close()
-    conn = _mysql(mysql_db)
-    with conn.cursor() as cur:
-        for statement in MOVIES_SQL.read_text(encoding="utf-8").split(";\n"):
-            if statement.strip():
-                cur.execute(statement)
-    conn.close()
-    pg = psycopg.connect(PG_DSN, autocommit=True)
-    pg.execute(f'CREATE SCHEMA "{schema}"')
+    mysql_db = mysql.database("osiris_sb", MOVIES_SQL)
+    schema, pg = postgres.schema("sb_e2e")
     for role, extra in (("anon", ""), ("service_role", " BYPASSRLS")):
         with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
             pg.execute(f"CREATE ROLE {role} NOLOGIN{extra}")
     pg.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO service_role')
     pg.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT ALL ON TABLES TO service_role')
-    pg.execute(f'SET search_path = "{schema}"')
-    server = PostgrestServer(dsn=PG_DSN, jwt_secret=JWT_SECRET, schemas=[schema])
+    server = PostgrestServer(dsn=postgres.dsn, jwt_secret=JWT_SECRET, schemas=[schema])
     url = server.start()
 
     work = tmp_path / "cwd"
@@ -147,7 +92,7 @@ def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
     monkeypatch.setenv("E2E_SB_SCHEMA", schema)
     monkeypatch.setenv("E2E_SB_URL", url)
     monkeypatch.setenv("E2E_SB_KEY", make_jwt(JWT_SECRET, "service_role"))
-    monkeypatch.setenv("E2E_SB_DB_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("E2E_SB_DB_URL", postgres.url)
     (work / "osiris_connections.yaml").write_text(
         textwrap.dedent("""\
         version: 1
@@ -171,15 +116,9 @@ def golden(tmp_path, monkeypatch) -> Iterator[Golden]:
         encoding="utf-8",
     )
     try:
-        yield Golden(mysql_db, schema, pg, server, work)
+        yield Golden(mysql, mysql_db, schema, pg, server, work)
     finally:
         server.stop()
-        pg.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        pg.close()
-        conn = _mysql()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{mysql_db}`")
-        conn.close()
 
 
 def _run(pipeline: Path, body: str) -> Any:
@@ -233,8 +172,7 @@ def _same_table(g: Golden, table: str) -> None:
     order = TABLES[table]
     mine = [tuple(map(_normal, r)) for r in g.pg_rows(f"SELECT * FROM {table} ORDER BY {order}")]
     theirs = [
-        tuple(map(_normal, r))
-        for r in _mysql_rows(g.mysql_db, f"SELECT * FROM {table} ORDER BY {order}")
+        tuple(map(_normal, r)) for r in g.mysql_rows(f"SELECT * FROM {table} ORDER BY {order}")
     ]
     if table == "movies":  # ENUM travels as its label
         theirs = [tuple(str(v) if i == 4 else v for i, v in enumerate(r)) for r in theirs]
@@ -318,8 +256,7 @@ def test_mysql_duckdb_supabase_replace(golden, transport):
     for _ in range(2):  # replace twice: the table holds exactly the data, not twice the data
         result = _run(golden.workdir / "p" / "stats.yaml", STATS.format(alias=transport))
         assert result.exit_code == 0, result.output
-    expected = _mysql_rows(
-        golden.mysql_db,
+    expected = golden.mysql_rows(
         "SELECT d.director_id, d.name, count(m.movie_id), sum(m.budget_usd) FROM directors d"
         " LEFT JOIN movies m ON m.director_id = d.director_id GROUP BY d.director_id, d.name ORDER BY 1",
     )

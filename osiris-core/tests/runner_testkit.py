@@ -63,12 +63,15 @@ class Synthetic:
 
         def counted():
             total = 0
-            for batch in synthetic_batches(
-                rows, int(config.get("batch_size", 1000)), config.get("fail_at")
-            ):
-                total += batch.num_rows
-                yield batch
-            ctx.log_metric("rows_read", total, unit="rows")
+            try:
+                for batch in synthetic_batches(
+                    rows, int(config.get("batch_size", 1000)), config.get("fail_at")
+                ):
+                    total += batch.num_rows
+                    yield batch
+                ctx.log_metric("rows_read", total, unit="rows")
+            finally:
+                SEEN[step_id + ".closed"] = total  # a real extractor closes its connection here
 
         return {"df": pa.RecordBatchReader.from_batches(SCHEMA, counted())}
 
@@ -102,6 +105,8 @@ class Counter:
             SEEN[step_id + ".spills"] = sorted(
                 p.name for p in (ctx.artifacts_dir.parent.parent / "spill").glob("*.arrow")
             )
+        if config.get("keep_inputs"):  # as a traceback kept for a report would
+            SEEN[step_id + ".inputs"] = inputs
         total = 0
         names = sorted(inputs)
         for name in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 
@@ -194,6 +195,28 @@ def test_stream_breaking_mid_way_fails_the_producer_not_the_consumer(runner_kit,
     assert status["steps"]["src"]["error"] == (
         "Step 'src' failed: ValueError: synthetic source broke at row 5000"
     )
+
+
+def test_a_stream_its_consumer_abandoned_is_closed_when_the_run_ends(runner_kit, tmp_path):
+    """Not at garbage collection: an extractor's connection must not outlive the run."""
+    steps = [
+        {"id": "src", "component": "kit.synthetic", "config": {"rows": 10_000, "batch_size": 100}},
+        {
+            "id": "sink",
+            "component": "kit.counter",
+            "needs": ["src"],
+            "config": {"fail_after": 250, "keep_inputs": True},
+        },
+    ]
+    runner_kit.SEEN.pop("src.closed", None)
+    gc.disable()
+    try:
+        result, status, _ = _run(runner_kit, tmp_path, steps)
+        closed = runner_kit.SEEN.get("src.closed")
+    finally:
+        gc.enable()
+    assert closed is not None and closed < 10_000
+    assert result.exit_code == 1 and status["steps"]["sink"]["status"] == "failed"
 
 
 def test_step_error_passes_through_as_is(runner_kit, tmp_path):

@@ -10,6 +10,7 @@ other branches go on.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import shutil
@@ -69,6 +70,7 @@ def run_steps(
     try:
         run.execute()
     finally:
+        run.release()
         shutil.rmtree(ctx.run_dir / "spill", ignore_errors=True)
     return run.outcomes
 
@@ -301,6 +303,19 @@ class _Run:
         start = self.started.get(step_id)
         return 0 if start is None else int((time.perf_counter() - start) * 1000)
 
+    def release(self) -> None:
+        """Drop every stream and output now, so drivers close their connections before we return.
+
+        Streams and the run reference each other; left to the cycle collector, an extractor's
+        connection (and its read transaction's metadata locks) would outlive the run.
+        """
+        with self.lock:
+            streams = list(self.streams.values())
+            self.streams.clear()
+            self.data.clear()
+        for stream in streams:
+            stream.release()
+
 
 class _Stream:
     """A single-consumer edge: counts rows as the consumer pulls and completes the producer."""
@@ -312,11 +327,13 @@ class _Stream:
         self.rows = 0
         self._done = False
         self._lock = threading.Lock()
+        self._pull: Iterator[pa.RecordBatch] | None = None
 
     def reader(self) -> pa.RecordBatchReader:
         import pyarrow as pa
 
-        return pa.RecordBatchReader.from_batches(self.source.schema, self._batches())
+        self._pull = self._batches()
+        return pa.RecordBatchReader.from_batches(self.source.schema, self._pull)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -343,7 +360,19 @@ class _Stream:
             if self._done:
                 return False
             self._done = True
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
+        self.release()
         return True
+
+    def release(self) -> None:
+        """Let go of the producer's reader, which finalizes the driver's generator.
+
+        ``RecordBatchReader.close()`` does not close the Python iterator behind it; dropping the
+        last reference does. A pull that is running (this is called from inside it) ends by itself.
+        """
+        source, self.source = self.source, None
+        if source is None:
+            return
+        if self._pull is not None:
+            with contextlib.suppress(ValueError):  # "generator already executing"
+                self._pull.close()
+        source.close()
