@@ -201,8 +201,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--via", choices=["run", "drivers"], default="run")
-    parser.add_argument("--batch-size", type=int, default=20_000, help="extractor batch_size")
-    parser.add_argument("--row-group-size", type=int, default=262_144,
+    parser.add_argument("--batch-size", type=int, default=10_000, help="extractor batch_size")
+    parser.add_argument("--row-group-size", type=int, default=65_536,
                         help="parquet_writer row_group_size (run only)")  # fmt: skip
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="let the child compile every module from source, as under"

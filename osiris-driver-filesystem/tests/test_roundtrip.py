@@ -96,6 +96,20 @@ def test_timezone_name_kept_by_parquet(tmp_path, fs_run):
     assert back.schema == table.schema and back.equals(table)
 
 
+def test_parquet_row_groups_of_wide_rows_are_cut_by_size(tmp_path, fs_run, monkeypatch):
+    """Memory is bounded by bytes, not only rows: 10 KB rows never fill a 1M-row group."""
+    import pyarrow.parquet as pq
+    from osiris_driver_filesystem import parquet_io
+
+    monkeypatch.setattr(parquet_io, "_ROW_GROUP_BYTES", 1024 * 1024)
+    wide = [pa.record_batch({"t": ["x" * 10_000] * 10}) for _ in range(100)]  # 10 MB in all
+    table = pa.Table.from_batches(wide)
+    fs_run(ParquetWriter(), tmp_path, {"path": "w.parquet", "row_group_size": 1_000_000}, table)
+    meta = pq.ParquetFile(tmp_path / "w.parquet").metadata
+    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert groups == [110] * 9 + [10]  # 11 batches of ~100 KB reach 1 MiB
+
+
 def test_parquet_streams_row_groups_and_batches(tmp_path, fs_run):
     table = pa.table({"n": pa.array(range(10_000), pa.int64())})
     fs_run(ParquetWriter(), tmp_path, {"path": "n.parquet", "row_group_size": 3000}, table)

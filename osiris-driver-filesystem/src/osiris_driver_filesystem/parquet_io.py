@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from osiris.stepdata import StepData
 
 _BATCH_ROWS = 65_536
-_ROW_GROUP_ROWS = 262_144
+_ROW_GROUP_ROWS = 65_536
+_ROW_GROUP_BYTES = 64 * 1024 * 1024
+"""A row group is written once it holds this much Arrow data, however few rows: wide rows
+(long texts, JSON) must not make memory grow with ``row_group_size``."""
 
 
 class ParquetExtractor:
@@ -117,8 +120,8 @@ class ParquetWriter:
 
 
 def _write_parquet(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
-    """Buffer batches up to ``row_group_size`` rows so small upstream batches do not make tiny
-    row groups; memory stays bounded by one row group."""
+    """Buffer batches up to ``row_group_size`` rows (or 64 MiB of Arrow data) so small upstream
+    batches do not make tiny row groups; memory stays bounded by one row group."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -126,16 +129,17 @@ def _write_parquet(step_id: str, config: Mapping[str, Any], tmp: Path, reader: A
     compression = config.get("compression", "snappy")
     rows = 0
     pending: list[pa.RecordBatch] = []
-    pending_rows = 0
+    pending_rows = pending_bytes = 0
     try:
         with pq.ParquetWriter(str(tmp), reader.schema, compression=compression) as writer:
             for batch in reader:
                 pending.append(batch)
                 pending_rows += batch.num_rows
+                pending_bytes += batch.nbytes
                 rows += batch.num_rows
-                if pending_rows >= group_rows:
+                if pending_rows >= group_rows or pending_bytes >= _ROW_GROUP_BYTES:
                     writer.write_table(pa.Table.from_batches(pending, reader.schema), group_rows)
-                    pending, pending_rows = [], 0
+                    pending, pending_rows, pending_bytes = [], 0, 0
             if pending or rows == 0:
                 writer.write_table(pa.Table.from_batches(pending, reader.schema), group_rows)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

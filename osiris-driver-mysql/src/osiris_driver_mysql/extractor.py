@@ -28,7 +28,7 @@ from osiris_driver_mysql.types import FLOAT, Column, column_converter, first_bad
 if TYPE_CHECKING:
     import pyarrow as pa
 
-DEFAULT_BATCH_SIZE = 20_000
+DEFAULT_BATCH_SIZE = 10_000
 
 
 def build_query(
