@@ -243,61 +243,86 @@ def limited(batches: Iterator[pa.RecordBatch], limit: int | None) -> Iterator[pa
         yield batch
 
 
-def write_with(
-    step_id: str,
-    config: Mapping[str, Any],
-    inputs: Mapping[str, StepData],
-    ctx: StepContext,
-    write: Callable[[Path, pa.RecordBatchReader], int],
-) -> dict:
-    """The writer flow shared by every format: check the target, order columns, write to a
-    temporary file, rename, then report what was committed."""
-    target = output_file(step_id, ctx, config["path"], create_dirs=config.get("create_dirs", True))
-    reader = single_input(step_id, inputs)
-    if config.get("sort_columns", False):
-        reader = reorder(reader, sorted(reader.schema.names))
-    with atomic_file(target) as tmp:
-        rows = write(tmp, reader)
-    ctx.log_metric("rows_written", rows, "rows", path=str(target))
-    ctx.log_metric("bytes_written", target.stat().st_size, "bytes", path=str(target))
-    ctx.log_event("file_written", path=str(target), rows=rows)
-    return {}
+class FileWriter:
+    """A format's writer: ``write`` puts the rows in a file; ``run`` is the flow every format
+    shares: check the target, order columns, write to a temporary file, rename, report."""
+
+    def write(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, reader: pa.RecordBatchReader
+    ) -> int:
+        raise NotImplementedError
+
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        create_dirs = config.get("create_dirs", True)
+        target = output_file(step_id, ctx, config["path"], create_dirs=create_dirs)
+        reader = single_input(step_id, inputs)
+        if config.get("sort_columns", False):
+            reader = reorder(reader, sorted(reader.schema.names))
+        with atomic_file(target) as tmp:
+            rows = self.write(step_id, config, tmp, reader)
+        ctx.log_metric("rows_written", rows, "rows", path=str(target))
+        ctx.log_metric("bytes_written", target.stat().st_size, "bytes", path=str(target))
+        ctx.log_event("file_written", path=str(target), rows=rows)
+        return {}
 
 
-def read_with(
-    step_id: str,
-    files: list[Path],
-    ctx: StepContext,
-    open_file: Callable[[Path], pa.RecordBatchReader],
-    limit: int | None,
-) -> dict:
-    """The extractor flow shared by every format: open the first file for its schema, then
-    stream every file in order, checking each file's schema against the first."""
-    import pyarrow as pa
+class FileExtractor:
+    """A format's extractor: ``opener`` opens one file; ``run`` is the flow every format shares:
+    open the first file for its schema, then stream every matched file in order, checking each
+    file's schema against the first."""
 
-    first = open_file(files[0])
-    schema = first.schema
+    def canonical(self, config: dict) -> dict:
+        """The config with the format's aliases resolved; as given by default."""
+        return config
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for index, path in enumerate(files):
-            reader = first if index == 0 else open_file(path)
-            if not reader.schema.equals(schema):
-                raise StepError(
-                    step_id,
-                    f"{path} has columns {_describe(reader.schema)} but {files[0]} has"
-                    f" {_describe(schema)}; every file matched by the pattern must have the same"
-                    " schema.",
-                    hint="Pin the types with schema: or read the files in separate steps.",
-                )
-            yield from reader
+    def opener(
+        self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]
+    ) -> Callable[[Path], pa.RecordBatchReader]:
+        raise NotImplementedError
 
-    def done(rows: int) -> None:
-        ctx.log_metric("rows_read", rows, "rows")
-        ctx.log_metric("bytes_read", sum(p.stat().st_size for p in files), "bytes")
+    def run(
+        self,
+        *,
+        step_id: str,
+        config: dict,
+        inputs: dict[str, StepData],
+        ctx: StepContext,
+    ) -> dict:
+        import pyarrow as pa
 
-    ctx.log_event("files_matched", files=[str(p) for p in files])
-    stream = counted(limited(batches(), limit), done)
-    return {"df": pa.RecordBatchReader.from_batches(schema, stream)}
+        config = self.canonical(config)
+        files = input_files(step_id, ctx, config["path"])
+        open_file = self.opener(step_id, config, parse_schema(step_id, config.get("schema")))
+        first = open_file(files[0])
+        schema = first.schema
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for index, path in enumerate(files):
+                reader = first if index == 0 else open_file(path)
+                if not reader.schema.equals(schema):
+                    raise StepError(
+                        step_id,
+                        f"{path} has columns {_describe(reader.schema)} but {files[0]} has"
+                        f" {_describe(schema)}; every file matched by the pattern must have the"
+                        " same schema.",
+                        hint="Pin the types with schema: or read the files in separate steps.",
+                    )
+                yield from reader
+
+        def done(rows: int) -> None:
+            ctx.log_metric("rows_read", rows, "rows")
+            ctx.log_metric("bytes_read", sum(p.stat().st_size for p in files), "bytes")
+
+        ctx.log_event("files_matched", files=[str(p) for p in files])
+        stream = counted(limited(batches(), config.get("limit")), done)
+        return {"df": pa.RecordBatchReader.from_batches(schema, stream)}
 
 
 def _describe(schema: pa.Schema) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +13,6 @@ from osiris_driver_filesystem import common, textcodec
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from osiris.context import StepContext
-    from osiris.stepdata import StepData
 
 _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(.*)", re.S)
 _BAD_VALUE = re.compile(r"invalid value '(.*)'$|The string '(.*)' is not a valid", re.S)
@@ -28,23 +26,16 @@ def _compression(config: Mapping[str, Any]) -> str | None:
     return {"infer": "detect", "none": None}.get(value, value)
 
 
-class CsvExtractor:
+class CsvExtractor(common.FileExtractor):
     """Streams one CSV file, or every file matched by a glob, as Arrow record batches."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        config = _canonical(config)
-        files = common.input_files(step_id, ctx, config["path"])
-        pinned = common.parse_schema(step_id, config.get("schema"))
-        reader = _CsvFileReader(step_id, config, pinned)
-        limit = config.get("limit")
-        return common.read_with(step_id, files, ctx, reader.open, limit)
+    def canonical(self, config: dict) -> dict:
+        return _canonical(config)
+
+    def opener(
+        self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]
+    ) -> Callable[[Path], pa.RecordBatchReader]:
+        return _CsvFileReader(step_id, config, pinned).open
 
 
 # pandas dtype names the existing Osiris accepted in ``dtype``, as Arrow types
@@ -317,21 +308,13 @@ class _CsvFileReader:
         return pacsv.open_csv(source, read, parse, convert)
 
 
-class CsvWriter:
+class CsvWriter(common.FileWriter):
     """Writes its input to one CSV file, atomically and byte-for-byte deterministic."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        def write(tmp: Path, reader: pa.RecordBatchReader) -> int:
-            return _write_csv(step_id, config, tmp, reader)
-
-        return common.write_with(step_id, config, inputs, ctx, write)
+    def write(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, reader: pa.RecordBatchReader
+    ) -> int:
+        return _write_csv(step_id, config, tmp, reader)
 
 
 def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:

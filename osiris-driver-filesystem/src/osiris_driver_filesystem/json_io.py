@@ -11,9 +11,10 @@ import base64
 import codecs
 import datetime
 import decimal
+import functools
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,6 @@ from osiris_driver_filesystem import common, textcodec
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from osiris.context import StepContext
-    from osiris.stepdata import StepData
 
 _CHUNK = 1 << 20
 _WRITE_ROWS = 10_000
@@ -138,24 +137,13 @@ def _native(type_: pa.DataType) -> bool:
     )
 
 
-class JsonExtractor:
+class JsonExtractor(common.FileExtractor):
     """Streams JSON Lines or a JSON array (``format: auto`` looks at the first character)."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        files = common.input_files(step_id, ctx, config["path"])
-        pinned = common.parse_schema(step_id, config.get("schema"))
-
-        def open_file(path: Path) -> pa.RecordBatchReader:
-            return _open_json(step_id, config, pinned, path)
-
-        return common.read_with(step_id, files, ctx, open_file, config.get("limit"))
+    def opener(
+        self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]
+    ) -> Callable[[Path], pa.RecordBatchReader]:
+        return functools.partial(_open_json, step_id, config, pinned)
 
 
 def _lines(config: Mapping[str, Any], path: Path, array: bool) -> Any:
@@ -321,21 +309,13 @@ def _error(
     return StepError(step_id, f"{path} is not valid JSON ({message}).")
 
 
-class JsonWriter:
+class JsonWriter(common.FileWriter):
     """Writes JSON Lines (default) or one JSON array, atomically and deterministically."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        def write(tmp: Path, reader: pa.RecordBatchReader) -> int:
-            return _write_json(step_id, config, tmp, reader)
-
-        return common.write_with(step_id, config, inputs, ctx, write)
+    def write(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, reader: pa.RecordBatchReader
+    ) -> int:
+        return _write_json(step_id, config, tmp, reader)
 
 
 def _default(value: Any) -> Any:

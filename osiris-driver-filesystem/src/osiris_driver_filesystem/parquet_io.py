@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +13,6 @@ from osiris_driver_filesystem import common
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from osiris.context import StepContext
-    from osiris.stepdata import StepData
 
 _BATCH_ROWS = 65_536
 _ROW_GROUP_ROWS = 65_536
@@ -22,24 +21,13 @@ _ROW_GROUP_BYTES = 64 * 1024 * 1024
 (long texts, JSON) must not make memory grow with ``row_group_size``."""
 
 
-class ParquetExtractor:
+class ParquetExtractor(common.FileExtractor):
     """Streams one Parquet file, or every file matched by a glob, batch by batch."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        files = common.input_files(step_id, ctx, config["path"])
-        pinned = common.parse_schema(step_id, config.get("schema"))
-
-        def open_file(path: Path) -> pa.RecordBatchReader:
-            return _open_parquet(step_id, config, pinned, path)
-
-        return common.read_with(step_id, files, ctx, open_file, config.get("limit"))
+    def opener(
+        self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]
+    ) -> Callable[[Path], pa.RecordBatchReader]:
+        return functools.partial(_open_parquet, step_id, config, pinned)
 
 
 def _open_parquet(
@@ -102,21 +90,13 @@ def _cast(
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 
-class ParquetWriter:
+class ParquetWriter(common.FileWriter):
     """Writes its input to one Parquet file, row group by row group, atomically."""
 
-    def run(
-        self,
-        *,
-        step_id: str,
-        config: dict,
-        inputs: dict[str, StepData],
-        ctx: StepContext,
-    ) -> dict:
-        def write(tmp: Path, reader: pa.RecordBatchReader) -> int:
-            return _write_parquet(step_id, config, tmp, reader)
-
-        return common.write_with(step_id, config, inputs, ctx, write)
+    def write(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, reader: pa.RecordBatchReader
+    ) -> int:
+        return _write_parquet(step_id, config, tmp, reader)
 
 
 def _write_parquet(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
