@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ pytestmark = [pytest.mark.mysql, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVIES_SQL = ROOT / "tests" / "fixtures" / "movies_mysql.sql"
-SB_TESTS = ROOT / "osiris-driver-supabase" / "tests"
 TABLES = {
     "directors": "director_id",
     "actors": "actor_id",
@@ -70,7 +68,6 @@ def golden(tmp_path, monkeypatch, mysql, postgres) -> Iterator[Golden]:
 
     for module in ("osiris.runner", "osiris.compiler", "osiris_driver_mysql.extractor"):
         pytest.importorskip(module, reason=f"{module} has not landed yet")
-    sys.path.insert(0, str(SB_TESTS))
     from postgrest_server import PostgrestServer, make_jwt
 
     mysql_db = mysql.database("osiris_sb", MOVIES_SQL)

@@ -7,23 +7,14 @@ written under pytest's temporary directories must validate against docs/referenc
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 
 @pytest.fixture(scope="session")
 def runner_kit():
-    name = "osiris_runner_testkit"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("runner_testkit.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    import runner_testkit
+
+    return runner_testkit
 
 
 @pytest.fixture(scope="session", autouse=True)

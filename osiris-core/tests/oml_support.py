@@ -3,7 +3,7 @@
 ``mysql.extractor`` is shaped like the existing Osiris spec (connection fields required in
 configSchema, ``x-connection-fields`` with ``name:``, no ``connection`` property) to prove such
 specs and their OML files work unchanged; ``supabase.writer`` is shaped like this project's.
-The tests load it as ``osiris_core_tests_oml_support`` (they use --import-mode=importlib).
+The tests import it as ``oml_support`` (the pytest ``pythonpath`` setting).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """In-test components, a test plugin and a hand-written compiled manifest for the runner tests.
 
-Loaded under the module name ``osiris_runner_testkit`` (see conftest) so the driver references
-``osiris_runner_testkit:Class`` resolve like a plugin's drivers do.
+Importable as ``runner_testkit`` (the pytest ``pythonpath`` setting), so the driver references
+``runner_testkit:Class`` resolve like a plugin's drivers do.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from osiris.families import ConnectionFamily
 from osiris.plugins import get_plugin_manager
 from osiris.registry import build_registry
 
-MODULE = "osiris_runner_testkit"
+MODULE = __name__
 SECRET = "s3cr3t-Pa55word!"
 BARRIERS: dict[str, threading.Barrier] = {}
 """Named barriers that drivers wait on: two steps reach them together only if they overlap."""

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import oml_support as support
 import pytest
 from click.testing import CliRunner
 from osiris.cli.main import cli
 
-
-def _support():
-    name = "osiris_core_tests_oml_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("oml_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 EXAMPLES = Path(__file__).parents[2] / "examples" / "pipelines"
 
 BAD = """\

@@ -1,26 +1,11 @@
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
+import connections_support as support
 import pytest
 from click.testing import CliRunner
 from osiris.cli.main import cli
 
-
-def _support():
-    name = "osiris_core_tests_connections_support"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("connections_support.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 SECRET = support.SECRET
 FORMS = (SECRET, quote(SECRET, safe=""), quote(SECRET))
 

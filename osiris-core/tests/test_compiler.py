@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
+import oml_support as support
 import pytest
 import yaml
 from osiris.compiler import canonical_json, compile_pipeline, fingerprint
 from osiris.errors import InvalidInputError
 from osiris.oml import OmlValidationError
-
-
-def _support():
-    name = "osiris_core_tests_oml_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("oml_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 PIPELINE = """\
 oml_version: "0.1.0"

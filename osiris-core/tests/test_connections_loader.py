@@ -1,25 +1,9 @@
-import importlib.util
-import sys
-from pathlib import Path
-
+import connections_support as support
 import pytest
 from osiris.connections import load_connections
 from osiris.errors import InvalidInputError, RegistryError
 from osiris.masking import process_masker
 
-
-def _support():
-    name = "osiris_core_tests_connections_support"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("connections_support.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 SECRET = support.SECRET
 
 WRAPPED = """\

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+import oml_support as support
 import pytest
 from osiris.oml import OmlValidationError, load_pipeline, parse_document, validate_document
 from osiris.oml.yamlload import load_document
-
-
-def _support():
-    name = "osiris_core_tests_oml_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("oml_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "pipelines"
 

@@ -151,7 +151,9 @@ def test_pymysql_reader_gives_the_same_table(matrix, mysql_ctx, monkeypatch):
     try:
         import MySQLdb  # noqa: F401
     except ImportError:
-        message = "mysqlclient is missing (pip install 'osiris-driver-mysql[fast]'): one reader only"
+        message = (
+            "mysqlclient is missing (pip install 'osiris-driver-mysql[fast]'): one reader only"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + "; scripts/setup.sh installs it with libmariadb-dev")
         pytest.skip(message)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
-# The test server module sits next to this file; importlib mode does not put it on sys.path.
-sys.path.insert(0, os.path.dirname(__file__))
 
 PG_BASE = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
