@@ -545,3 +545,21 @@ def test_yaml_merge_keys_may_be_overridden_but_written_keys_not_repeated():
     assert data["z"] == {"a": 1, "b": 2}
     with pytest.raises(OmlValidationError, match="duplicate key 'b'"):
         parse_document("x:\n  <<: {a: 1}\n  b: 1\n  b: 2\n")
+
+
+def test_a_single_error_carries_its_fix_into_the_one_line_message():
+    from osiris.oml.issues import Issue
+
+    typo = Issue(
+        "steps[0].component",
+        "Unknown component 'mysql.extractr'",
+        "Did you mean 'mysql.extractor'?",
+    )
+    assert OmlValidationError("p.yaml", [typo]).hint == "Did you mean 'mysql.extractor'?"
+    assert str(OmlValidationError("p.yaml", [typo])).endswith(
+        "Unknown component 'mysql.extractr'. Did you mean 'mysql.extractor'?"
+    )
+    other = Issue("steps[1].config.tabel", "Unknown field 'tabel'", "Did you mean 'table'?")
+    assert OmlValidationError("p.yaml", [typo, other]).hint == (
+        "Run `osiris oml validate p.yaml` for the full list with fixes."
+    )

@@ -50,9 +50,10 @@ class OmlValidationError(InvalidInputError):
         shown = "; ".join(_inline(i) for i in errors[:5])
         more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
         noun = "error" if len(errors) == 1 else "errors"
+        only_fix = errors[0].fix if len(errors) == 1 else ""
         super().__init__(
             f"{file} is not valid OML ({len(errors)} {noun}): {shown}{more}.",
-            hint=f"Run `osiris oml validate {file}` for the full list with fixes.",
+            hint=only_fix or f"Run `osiris oml validate {file}` for the full list with fixes.",
         )
 
     @property
