@@ -43,8 +43,9 @@ def events_batch(rows: int) -> pa.RecordBatch:
     seq = np.arange(1, rows + 1, dtype=np.int64)
     digits = pa.array(seq).cast(pa.string())
 
-    def nulls(k: int) -> np.ndarray:
-        return seq % 10 == k
+    def nulls(k: int, array: pa.Array) -> pa.Array:
+        """NULL where seq % 10 == k, as the table's IF(seq % 10 = k, NULL, ...)."""
+        return pc.if_else(seq % 10 == k, pa.scalar(None, array.type), array)
 
     def text(*parts) -> pa.Array:
         return pc.binary_join_element_wise(*parts, "")
@@ -67,15 +68,15 @@ def events_batch(rows: int) -> pa.RecordBatch:
         "id": pa.array(seq, pa.int64()),
         "user_id": pa.array(seq % 100_000, pa.int32()),
         "event_type": pick(["click", "view", "purchase", "signup", "logout"], 5),
-        "name": pa.array(name, mask=nulls(0)),
-        "description": pa.array(description, mask=nulls(1)),
-        "amount": pa.array(amount, mask=nulls(2)),
+        "name": nulls(0, name),
+        "description": nulls(1, description),
+        "amount": nulls(2, amount),
         "score": pa.array(seq / 7.0, pa.float64()),
-        "quantity": pa.array(seq % 50, pa.int32(), mask=nulls(3)),
+        "quantity": nulls(3, pa.array(seq % 50, pa.int32())),
         "created_at": pa.array(created, pa.timestamp("us")),
-        "event_date": pa.array(event_date, pa.date32(), mask=nulls(4)),
+        "event_date": nulls(4, pa.array(event_date, pa.date32())),
         "is_active": pa.array(seq % 2, pa.int8()),
-        "payload": pa.array(payload, mask=nulls(5)),
+        "payload": nulls(5, payload),
     }
     return pa.record_batch(columns)
 
