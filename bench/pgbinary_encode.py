@@ -6,6 +6,10 @@ VARCHAR(64), name VARCHAR(64) NULL with unicode, description TEXT NULL ~100 char
 DECIMAL(12,2) NULL, score DOUBLE, quantity INT NULL, created_at DATETIME(6), event_date DATE
 NULL, is_active TINYINT(1), payload JSON NULL; ~10% NULLs), plans it against the PostgreSQL types
 the writer creates for it, and prints the best of 5 runs of `encode` (wall and CPU time).
+Figures move by ±30% between processes on a shared machine: run it a few times.
+To measure another version of the encoder, put its package first on the path, e.g.
+`PYTHONPATH=/tmp/before/osiris-driver-supabase/src` after
+`git archive <commit> osiris-driver-supabase/src | tar -x -C /tmp/before`.
 
     .venv/bin/python bench/pgbinary_encode.py [--rows 100000] [--runs 5]
 """
@@ -16,6 +20,7 @@ import argparse
 import os
 import platform
 import time
+from statistics import median
 
 import numpy as np
 import pyarrow as pa
@@ -99,7 +104,9 @@ def main() -> None:
     print(f"  numpy {np.__version__}, pyarrow {pa.__version__}, load {os.getloadavg()[0]:.2f}")
     print(f"{args.rows:,} rows, {len(out) / args.rows:.1f} bytes per row encoded")
     print(f"encode, best of {args.runs}: {min(walls) / args.rows * 1e6:.3f} µs/row wall,")
-    print(f"  {min(cpus) / args.rows * 1e6:.3f} µs/row CPU")
+    print(
+        f"  {min(cpus) / args.rows * 1e6:.3f} µs/row CPU (median {median(cpus) / args.rows * 1e6:.3f})"
+    )
 
 
 if __name__ == "__main__":

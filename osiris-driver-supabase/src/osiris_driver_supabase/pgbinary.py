@@ -225,7 +225,7 @@ def encode(batch: pa.RecordBatch, columns: Sequence[_Column]) -> bytes:
     values straight from their Arrow buffers. A field that NULLs leave out (the numbers of a
     column with NULLs, jsonb's version byte) ends its run, so such rows just take the run
     shorter. One Arrow ``take`` then copies every row's segments in order, a memcpy each,
-    instead of joining two pieces per column per row (bench/pgbinary_encode.py: half the CPU).
+    instead of joining two pieces per column per row: 1.8-2.2x less CPU (bench/pgbinary_encode.py).
     """
     rows = CHUNK_ROWS
     chunks = [_encode(batch.slice(i, rows), columns) for i in range(0, batch.num_rows, rows)]
