@@ -232,7 +232,7 @@ def test_the_comparison_can_fail():
     assert new != _ref_encode(batch, _ref_plan(batch.schema, {"jsonb": "jsonb"}))
 
 
-# --- The oracle: pgbinary's encoder as it was before the take-based rewrite, unchanged. ---
+# --- The oracle: pgbinary's encoder as of c74d514 (only names, and no error wrapping, differ) ---
 
 _PG_EPOCH_DAYS = 10957
 _PG_EPOCH_US = 946_684_800_000_000

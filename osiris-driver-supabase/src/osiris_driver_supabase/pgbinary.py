@@ -218,10 +218,11 @@ def encode(batch: pa.RecordBatch, columns: Sequence[_Column]) -> bytes:
     A tuple is its field count, then per column a big-endian length word and the value's bytes
     (none for NULL). Each tuple is cut into a few segments: runs of fixed-width fields (count,
     length words, numbers) packed per row into a numpy record, and the bytes of variable-width
-    values straight from their Arrow buffers. A field that NULLs leave out (the numbers of a
-    column with NULLs, jsonb's version byte) ends its run, so such rows just take the run
-    shorter. One Arrow ``take`` then copies every row's segments in order, a memcpy each,
-    instead of joining two pieces per column per row: 1.8-2.2x less CPU (bench/pgbinary_encode.py).
+    values. A field that NULLs leave out (the numbers of a column with NULLs, jsonb's version
+    byte) ends its run, so such rows just take the run shorter. Records and strings make one
+    Arrow binary array, and one ``take`` copies every row's segments in order, a memcpy each:
+    half the CPU of joining two pieces per column per row (bench/pgbinary_encode.py). Rows go
+    ``CHUNK_ROWS`` at a time, so the temporaries stay bounded whatever the batch size.
     """
     rows = CHUNK_ROWS
     chunks = [_encode(batch.slice(i, rows), columns) for i in range(0, batch.num_rows, rows)]
