@@ -26,6 +26,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from server_cpu import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "supabase"
 MYSQL_DB = "osiris_bench_sb"
@@ -146,18 +148,22 @@ def write_connections(rest_url: str, key: str) -> None:
     os.environ["BENCH_SB_KEY"] = key
 
 
-def run_once(pipeline: Path) -> tuple[float, int]:
-    """Seconds and peak RSS in bytes of one `osiris run` child."""
+def run_once(pipeline: Path) -> tuple[float, int, float, float, float]:
+    """Seconds, peak RSS in bytes and CPU seconds of one `osiris run` child, and the CPU seconds
+    MariaDB and PostgreSQL spent meanwhile (the three share the machine's cores)."""
     osiris = Path(sys.executable).with_name("osiris")
+    mysqld_before, postgres_before = cpu_seconds("mariadbd"), cpu_seconds("postgres")
     started = time.perf_counter()
     proc = subprocess.Popen([str(osiris), "run", str(pipeline)], cwd=OUT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
+    mysqld = cpu_seconds("mariadbd") - mysqld_before
+    postgres = cpu_seconds("postgres") - postgres_before
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"osiris run failed:\n{output}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, mysqld, postgres
 
 
 def measure(label: str, rows: int, alias: str, mode: str, runs: int) -> None:
@@ -175,11 +181,12 @@ def measure(label: str, rows: int, alias: str, mode: str, runs: int) -> None:
                    " event_type text, name text, description text, amount numeric(12,2), score double precision,"
                    " quantity integer, created_at timestamp, event_date date, is_active smallint, payload jsonb)")  # fmt: skip
                 pg(f"GRANT ALL ON {PG_SCHEMA}.{target} TO service_role")
-        seconds, rss = run_once(pipeline)
+        seconds, rss, cpu, mysqld, postgres = run_once(pipeline)
         count = pg(f"SELECT count(*) FROM {PG_SCHEMA}.{target}")[0][0]
         assert count == rows, f"{target} holds {count} rows, expected {rows}"
         print(f"| {label} | {rows:,} | {mode} | {run} | {seconds:.1f} s | {rows / seconds:,.0f} |"
-              f" {rss / 2**20:.0f} MiB |", flush=True)  # fmt: skip
+              f" {rss / 2**20:.0f} MiB | {cpu:.1f} s | {mysqld:.1f} s | {postgres:.1f} s |",
+              flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -199,7 +206,8 @@ def main() -> None:
     write_connections(server.start(), make_jwt(JWT_SECRET, "service_role"))
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(
-        "| transport | rows | mode | run | wall time | rows/s | peak RSS |\n|---|---:|---|---:|---:|---:|---:|"
+        "| transport | rows | mode | run | wall time | rows/s | peak RSS | client CPU | MariaDB CPU"
+        " | PostgreSQL CPU |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
     )
     try:
         for rows in args.rows:

@@ -206,6 +206,36 @@ def test_failure_midway_leaves_target_unchanged(tmp_path, sb_pg, sb_db_connectio
     ]
 
 
+def test_replace_keeps_the_old_rows_visible_to_readers_until_it_commits(
+    tmp_path, sb_pg, sb_db_connection
+):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, name text)")
+    sb_pg.execute("INSERT INTO t VALUES (1, 'old'), (2, 'old')")
+    sb_pg.execute("SET statement_timeout = '5s'")  # a blocked reader fails instead of hanging
+    data = pa.table({"id": pa.array([10, 11, 12], pa.int32()), "name": ["new"] * 3})
+    seen_midway = []
+
+    def gen():
+        for n, batch in enumerate(data.to_batches(max_chunksize=1)):
+            if n == 2:  # the replace has begun: its DELETE ran, two rows went to COPY
+                seen_midway.extend(sb_pg.execute("SELECT id, name FROM t ORDER BY id").fetchall())
+            yield batch
+
+    reader = pa.RecordBatchReader.from_batches(data.schema, gen())
+    _write(
+        tmp_path,
+        sb_db_connection,
+        {"table": "t", "write_mode": "replace"},
+        {"df_up": StepData.from_reader(reader)},
+    )
+    assert seen_midway == [(1, "old"), (2, "old")]
+    assert sb_pg.execute("SELECT id, name FROM t ORDER BY id").fetchall() == [
+        (10, "new"),
+        (11, "new"),
+        (12, "new"),
+    ]
+
+
 def test_bad_value_in_a_later_batch_names_column_and_row(tmp_path, sb_pg, sb_db_connection):
     sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, d date)")
     sb_pg.execute("INSERT INTO t VALUES (1, '2020-01-01')")

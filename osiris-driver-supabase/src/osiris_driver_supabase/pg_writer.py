@@ -1,7 +1,8 @@
 """The postgres transport of supabase.writer: COPY inside one transaction, so failure changes nothing.
 
-append COPYs straight into the target; replace and upsert COPY into a ``TEMP ... ON COMMIT DROP``
-staging table and then swap (delete + insert) or merge (``INSERT ... ON CONFLICT DO UPDATE``) in
+append COPYs straight into the target; replace deletes the target's rows and COPYs straight into
+it (other sessions keep seeing the old rows until the commit); upsert COPYs into a
+``TEMP ... ON COMMIT DROP`` staging table and merges it (``INSERT ... ON CONFLICT DO UPDATE``) in
 the same transaction. Nothing needs session state beyond that one transaction, which is what
 makes the transaction pooler (port 6543) work too, with prepared statements turned off.
 
@@ -65,8 +66,12 @@ def write_postgres(
             # Naive timestamps written into timestamptz columns mean UTC, whatever the server's zone.
             cur.execute("SET LOCAL TimeZone = 'UTC'")
             created = _prepare_target(step_id, cur, target, reader.schema)
-            direct = target.mode == "append" or created
-            copy_into = target.name if direct else _staging(cur, target)
+            if target.mode == "replace" and not created:
+                # DELETE, not TRUNCATE or a table swap: keeps grants, RLS policies and foreign
+                # keys, works when other tables reference this one, and blocks no reader.
+                cur.execute(f"DELETE FROM {target.name}")
+            staged = target.mode == "upsert" and not created
+            copy_into = _staging(cur, target) if staged else target.name
             types = _column_types(step_id, cur, target, reader.schema)
             binary = pgbinary.plan(reader.schema, types) if target.copy_format == "auto" else None
             ctx.log_event(
@@ -74,12 +79,12 @@ def write_postgres(
                 table=f"{target.schema}.{target.table}",
                 mode=target.mode,
                 transport="postgres",
-                staging=not direct,
+                staging=staged,
                 copy_format="binary" if binary else "csv",
             )
             rows = _copy(step_id, cur, copy_into, columns, reader, binary)
-            if not direct:
-                _apply(step_id, cur, target, copy_into, columns)
+            if staged:
+                _merge(step_id, cur, target, copy_into, columns)
             if created and target.primary_key:
                 keys = ", ".join(map(quote_ident, target.primary_key))
                 cur.execute(f"ALTER TABLE {target.name} ADD PRIMARY KEY ({keys})")
@@ -239,16 +244,11 @@ class _Aborted(Exception):
     """Raised inside the COPY block so psycopg cancels the COPY when the input fails."""
 
 
-def _apply(
+def _merge(
     step_id: str, cur: psycopg.Cursor, target: Target, staging: str, columns: list[str]
 ) -> None:
+    """Upsert the staged rows into the target on its primary key."""
     cols = ", ".join(map(quote_ident, columns))
-    if target.mode == "replace":
-        # DELETE, not TRUNCATE or a table swap: keeps grants, RLS policies and foreign keys, and
-        # works when other tables reference this one.
-        cur.execute(f"DELETE FROM {target.name}")
-        cur.execute(f"INSERT INTO {target.name} ({cols}) SELECT {cols} FROM {staging}")
-        return
     keys = list(target.primary_key) or primary_key_of(cur, target)
     if not keys:
         raise StepError(
