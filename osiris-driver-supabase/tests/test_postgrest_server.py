@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from osiris_driver_supabase.connection import rest_client, settings_from
 from postgrest.exceptions import APIError
@@ -11,11 +13,22 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def sb_client(sb_pg, sb_rest):
+def client_for(sb_rest):
+    """Opens real clients for the test server with a given key; closes them afterwards."""
+    with contextlib.ExitStack() as stack:
+
+        def open_client(key: str | None = None):
+            return stack.enter_context(rest_client(settings_from(sb_rest.connection(key))))
+
+        yield open_client
+
+
+@pytest.fixture
+def sb_client(sb_pg, client_for):
     sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, name text, score int)")
     sb_pg.execute("INSERT INTO t SELECT g, 'n' || g, g % 5 FROM generate_series(1, 30) g")
     sb_pg.execute("UPDATE t SET name = NULL WHERE id = 30")
-    return rest_client(settings_from(sb_rest.connection())).table("t")
+    return client_for().table("t")
 
 
 def _ids(resp):
@@ -58,19 +71,19 @@ def test_writes(sb_client, sb_pg):
     assert sb_pg.execute("SELECT count(*) FROM t").fetchone() == (21,)
 
 
-def test_errors_are_postgrest_shaped(sb_client, sb_rest, sb_pg):
+def test_errors_are_postgrest_shaped(sb_client, client_for, sb_rest, sb_pg):
     with pytest.raises(APIError) as dup:
         sb_client.insert({"id": 1}).execute()
     assert dup.value.code == "23505" and "duplicate key" in dup.value.message and dup.value.details
-    missing = rest_client(settings_from(sb_rest.connection())).table("nope")
+    missing = client_for().table("nope")
     with pytest.raises(APIError) as unknown:
         missing.select("*").execute()
     assert unknown.value.code == "PGRST205"
     forged = make_jwt("wrong-secret-wrong-secret-wrong-secret-wrong", "service_role")
     with pytest.raises(APIError) as bad:
-        rest_client(settings_from(sb_rest.connection(forged))).table("t").select("*").execute()
+        client_for(forged).table("t").select("*").execute()
     assert bad.value.code == "PGRST301"
-    anon = rest_client(settings_from(sb_rest.connection(sb_rest.anon_key))).table("t")
+    anon = client_for(sb_rest.anon_key).table("t")
     assert len(anon.select("id").execute().data) == 30  # anon may read (default grant)...
     with pytest.raises(APIError) as denied:
         anon.insert({"id": 500}).execute()  # ...but not write

@@ -6,7 +6,8 @@ doctor check actually talks to the service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -95,18 +96,28 @@ def connect(settings: Settings) -> psycopg.Connection:
     return psycopg.connect(settings.dsn, **connect_kwargs(settings))
 
 
-def rest_client(settings: Settings, schema: str | None = None) -> Any:
-    """A real ``supabase`` client for ``schema`` (writes are retried by the writer, not here)."""
+@contextmanager
+def rest_client(settings: Settings, schema: str | None = None) -> Iterator[Any]:
+    """A real ``supabase`` client for ``schema``; its HTTP connections close on exit.
+
+    It gets its own ``httpx.Client`` (timeout set there, as supabase-py asks): the connections
+    are then ours to close. Writes are retried by the writer, not by the client.
+    """
+    import httpx
     from supabase import ClientOptions, create_client
 
     assert settings.rest_url and settings.key
+    http = httpx.Client(timeout=settings.timeout, follow_redirects=True)
     options = ClientOptions(
         schema=schema or settings.schema,
-        postgrest_client_timeout=settings.timeout,
+        httpx_client=http,
         auto_refresh_token=False,
         persist_session=False,
     )
-    return create_client(settings.rest_url, settings.key, options=options)
+    try:
+        yield create_client(settings.rest_url, settings.key, options=options)
+    finally:
+        http.close()
 
 
 def quote_ident(name: str) -> str:

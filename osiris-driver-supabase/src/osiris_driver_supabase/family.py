@@ -203,29 +203,30 @@ def _discover_rest(settings: Settings, tables: list[str] | None, samples: int) -
     from osiris_driver_supabase.rest_reader import describe_rest
 
     spec = describe_rest(settings, settings.schema)
-    client = rest_client(settings)
-    out = []
-    for table, definition in sorted((spec.get("definitions") or {}).items()):
-        if tables is not None and table not in tables:
-            continue
-        required = set(definition.get("required") or [])
-        props = definition.get("properties") or {}
-        columns = [
-            {"name": n, "type": p.get("format") or p.get("type"), "nullable": n not in required}
-            for n, p in props.items()
-        ]
-        pk = [n for n, p in props.items() if "<pk/>" in (p.get("description") or "")]
-        rows = client.table(table).select("*").limit(samples).execute().data if samples else []
-        out.append(
-            {
-                "name": table,
-                "schema": settings.schema,
-                "columns": columns,
-                "primary_key": pk,
-                "samples": rows,
-            }
-        )
-    return {"source": "rest", "tables": out}
+    with rest_client(settings) as client:
+        return {
+            "source": "rest",
+            "tables": [
+                _rest_table(client, settings.schema, table, definition, samples)
+                for table, definition in sorted((spec.get("definitions") or {}).items())
+                if tables is None or table in tables
+            ],
+        }
+
+
+def _rest_table(
+    client: Any, schema: str, table: str, definition: dict[str, Any], samples: int
+) -> dict[str, Any]:
+    """One table as the OpenAPI description shows it, with ``samples`` rows read through REST."""
+    required = set(definition.get("required") or [])
+    props = definition.get("properties") or {}
+    columns = [
+        {"name": n, "type": p.get("format") or p.get("type"), "nullable": n not in required}
+        for n, p in props.items()
+    ]
+    pk = [n for n, p in props.items() if "<pk/>" in (p.get("description") or "")]
+    rows = client.table(table).select("*").limit(samples).execute().data if samples else []
+    return {"name": table, "schema": schema, "columns": columns, "primary_key": pk, "samples": rows}
 
 
 def _plain(value: Any) -> Any:

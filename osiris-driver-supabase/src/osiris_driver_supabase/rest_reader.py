@@ -80,7 +80,6 @@ def open_rest(
         n for n, p in props.items() if "<pk/>" in (p.get("description") or "")
     )
     limit = config.get("limit")
-    client = rest_client(settings, schema_name)
     ctx.log_event(
         "extract_start", transport="rest", table=f"{schema_name}.{table}", columns=len(schema)
     )
@@ -88,34 +87,40 @@ def open_rest(
     def batches() -> Iterator[pa.RecordBatch]:
         from postgrest.exceptions import APIError
 
-        start = 0
-        while limit is None or start < limit:
-            size = PAGE if limit is None else min(PAGE, limit - start)
-            query = client.table(table).select(select)
-            for column, conditions in (config.get("filter") or {}).items():
-                for cond in [conditions] if isinstance(conditions, str) else conditions:
-                    negate, rest = str(cond).startswith("not."), str(cond).removeprefix("not.")
-                    op, _, value = rest.partition(".")
-                    query = query.filter(column, f"not.{op}" if negate else op, value)
-            for item in filter(None, order.split(",")):
-                name, _, direction = item.strip().partition(".")
-                query = query.order(name, desc=direction.startswith("desc"))
-            try:
-                rows = query.range(start, start + size - 1).execute().data
-            except APIError as exc:
-                raise StepError(
-                    step_id,
-                    f"REST read of {schema_name}.{table} failed ({exc.code}: {exc.message}).",
-                ) from exc
-            if rows:
-                yield pa.RecordBatch.from_arrays(
-                    [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
-                    schema=schema,
-                )
-            start += len(rows)
-            if len(rows) < size:
-                break
+        with rest_client(settings, schema_name) as client:
+            start = 0
+            while limit is None or start < limit:
+                size = PAGE if limit is None else min(PAGE, limit - start)
+                query = _query(client.table(table).select(select), config.get("filter"), order)
+                try:
+                    rows = query.range(start, start + size - 1).execute().data
+                except APIError as exc:
+                    raise StepError(
+                        step_id,
+                        f"REST read of {schema_name}.{table} failed ({exc.code}: {exc.message}).",
+                    ) from exc
+                if rows:
+                    yield pa.RecordBatch.from_arrays(
+                        [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
+                        schema=schema,
+                    )
+                start += len(rows)
+                if len(rows) < size:
+                    break
         ctx.log_metric("rows_read", start, "rows")
         ctx.log_event("extract_complete", rows=start)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _query(query: Any, filters: Mapping[str, Any] | None, order: str) -> Any:
+    """The step's ``filter`` (``{column: "op.value"}`` or a list of them) and ``order`` applied."""
+    for column, conditions in (filters or {}).items():
+        for cond in [conditions] if isinstance(conditions, str) else conditions:
+            negate, rest = str(cond).startswith("not."), str(cond).removeprefix("not.")
+            op, _, value = rest.partition(".")
+            query = query.filter(column, f"not.{op}" if negate else op, value)
+    for item in filter(None, order.split(",")):
+        name, _, direction = item.strip().partition(".")
+        query = query.order(name, desc=direction.startswith("desc"))
+    return query

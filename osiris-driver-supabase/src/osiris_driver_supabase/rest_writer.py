@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from osiris.errors import StepError
 
-from osiris_driver_supabase.connection import Settings, rest_client
 from osiris_driver_supabase.pg_writer import Target
 from osiris_driver_supabase.rest_values import batch_rows
 
@@ -38,7 +37,7 @@ class RestWriter:
     def __init__(
         self,
         step_id: str,
-        settings: Settings,
+        client: Any,
         target: Target,
         *,
         batch_size: int,
@@ -50,7 +49,7 @@ class RestWriter:
         self.batch_size = batch_size
         self.retries = retries
         self.backoff_s = backoff_s
-        self.client = rest_client(settings, target.schema)
+        self.client = client
         self.last_status: list[int] = [0]
         session = self.client.postgrest.session
         session.event_hooks["response"].append(

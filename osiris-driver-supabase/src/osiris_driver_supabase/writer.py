@@ -6,7 +6,7 @@ from typing import Any
 
 from osiris.errors import StepError
 
-from osiris_driver_supabase.connection import settings_from
+from osiris_driver_supabase.connection import rest_client, settings_from
 from osiris_driver_supabase.pg_writer import Target, write_postgres
 
 
@@ -45,24 +45,25 @@ class SupabaseWriter:
                 ctx.log_event(
                     "create_if_missing_ignored", reason="the REST API cannot create tables"
                 )
-            writer = RestWriter(
-                step_id,
-                settings,
-                target,
-                batch_size=int(config.get("batch_size") or 1000),
-                retries=int(config.get("retries", 4)),
-                backoff_s=float(config.get("retry_backoff_s", 0.5)),
-            )
-            ctx.log_event(
-                "write_start",
-                table=f"{target.schema}.{target.table}",
-                mode=target.mode,
-                transport="rest",
-            )
-            try:
-                rows = writer.write(reader)
-            finally:
-                ctx.log_metric("rows_written", writer.committed, "rows")
+            with rest_client(settings, target.schema) as client:
+                writer = RestWriter(
+                    step_id,
+                    client,
+                    target,
+                    batch_size=int(config.get("batch_size") or 1000),
+                    retries=int(config.get("retries", 4)),
+                    backoff_s=float(config.get("retry_backoff_s", 0.5)),
+                )
+                ctx.log_event(
+                    "write_start",
+                    table=f"{target.schema}.{target.table}",
+                    mode=target.mode,
+                    transport="rest",
+                )
+                try:
+                    rows = writer.write(reader)
+                finally:
+                    ctx.log_metric("rows_written", writer.committed, "rows")
         else:
             rows = write_postgres(step_id, settings, target, reader, ctx)
             ctx.log_metric("rows_written", rows, "rows")
