@@ -13,17 +13,21 @@ if ! command -v uv >/dev/null 2>&1; then
   "$PYTHON" -m pip install --quiet --disable-pip-version-check uv
 fi
 [ -x .venv/bin/python ] || uv venv --quiet --python "$PYTHON" .venv
+apt_install() {  # apt_install PACKAGE WHY: a Debian package, where we can (root and apt-get)
+  { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; } || return 1
+  echo "setup: installing $1 ($2)"
+  apt-get install -y -q "$1" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$1" >/dev/null 2>&1; }
+}
 # mysqlclient (the MySQL driver's optional C reader, about twice as fast) builds against the
-# MariaDB client headers; install them where we can, go on with pymysql where we cannot.
+# MariaDB client headers; without them the driver reads with pymysql.
 have_mysql_headers() { pkg-config --exists mariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; }
-if ! have_mysql_headers; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing libmariadb-dev (for mysqlclient)"
-    apt-get install -y -q libmariadb-dev >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libmariadb-dev >/dev/null 2>&1; } \
-      || echo "setup: libmariadb-dev could not be installed; the MySQL driver reads with pymysql"
-  fi
-fi
+have_mysql_headers || apt_install libmariadb-dev "for mysqlclient" \
+  || echo "setup: libmariadb-dev could not be installed; the MySQL driver reads with pymysql"
+# PgBouncer stands in for Supabase's transaction pooler in the supabase driver's tests.
+have_pgbouncer() { command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; }
+have_pgbouncer || apt_install pgbouncer "the transaction-pooler tests" \
+  || echo "setup: pgbouncer could not be installed; the transaction-pooler tests will skip"
 editable=()
 for p in "${PACKAGES[@]}"; do
   if [ "$p" = osiris-driver-mysql ] && have_mysql_headers; then

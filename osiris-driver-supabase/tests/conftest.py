@@ -99,3 +99,21 @@ def sb_rest(sb_schema: str) -> Iterator[RestProject]:
         url, make_jwt(JWT_SECRET, "service_role"), make_jwt(JWT_SECRET, "anon"), sb_schema, server
     )
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def transaction_pooler() -> Iterator[str]:
+    """The DSN of a real transaction pooler (PgBouncer, port 6543) in front of database ``test``."""
+    from transaction_pooler import INSTALL, TransactionPooler, executable
+
+    _require_postgres()
+    binary = executable()
+    if binary is None:
+        message = f"pgbouncer is not installed; install it with: {INSTALL}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    pooler = TransactionPooler(binary)
+    pooler.start()
+    yield pooler.dsn
+    pooler.stop()
