@@ -96,7 +96,7 @@ def test_writer_and_extractor_through_the_pooler(
     for config in (
         {"table": "t", "batch_size": 4},
         {
-            "query": f'SELECT id, amount, name, at FROM "{sb_schema}".t WHERE id <= 25 ORDER BY id',
+            "query": "SELECT id, amount, name, at FROM t WHERE id <= 25 ORDER BY id",
             "batch_size": 4,
         },
     ):

@@ -48,6 +48,9 @@ def open_query(
         conn.read_only = True
         conn.execute("SET LOCAL TimeZone = 'UTC'")
         conn.execute("SET LOCAL IntervalStyle = 'postgres'")
+        # Unqualified names in a query resolve in the connection's schema, as tables do.
+        search_path = f"{quote_ident(settings.schema)}, public"
+        conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
         cur = conn.cursor(name="osiris_extract")
         cur.execute(sql, params or None)
         schema = pa.schema([_field(conn, col, interval_text) for col in cur.description])
