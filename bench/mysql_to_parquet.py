@@ -1,11 +1,7 @@
 """MySQL → Parquet through `osiris run`: rows/s and the peak RSS of the run's process.
 
-Builds the `events` table of issue 5 (id BIGINT PK, user_id INT, event_type VARCHAR(64), name
-VARCHAR(64) NULL with unicode, description TEXT NULL ~100 chars with tabs/newlines/quotes,
-amount DECIMAL(12,2) NULL, score DOUBLE, quantity INT NULL, created_at DATETIME(6), event_date
-DATE NULL, is_active TINYINT(1), payload JSON NULL; ~10% NULLs) with MariaDB's SEQUENCE engine
-(`INSERT … SELECT … FROM seq_1_to_N`, a few seconds per million rows), once per size, in the
-database `osiris_bench_mysql`. Then copies it with `mysql.extractor → filesystem.parquet_writer`
+Builds the `events` table of issue 5 (`events_table.py`) once per size in the database
+`osiris_bench_mysql`. Then copies it with `mysql.extractor → filesystem.parquet_writer`
 in a child `osiris run` and reads the child's own peak RSS from wait4. `--via drivers` runs the
 extractor and a pyarrow ParquetWriter directly in a child (no runner) to isolate the reader.
 
@@ -23,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from events_table import ensure_events
 from server_cpu import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent
@@ -30,31 +27,6 @@ OUT = ROOT / "out" / "mysql"
 DATABASE = "osiris_bench_mysql"
 BYTECODE_CACHE: Path | None = ROOT / ".data" / "pycache"
 
-EVENTS_DDL = """
-CREATE TABLE {table} (
-  id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, event_type VARCHAR(64) NOT NULL,
-  name VARCHAR(64) NULL, description TEXT NULL, amount DECIMAL(12,2) NULL, score DOUBLE NOT NULL,
-  quantity INT NULL, created_at DATETIME(6) NOT NULL, event_date DATE NULL,
-  is_active TINYINT(1) NOT NULL, payload JSON NULL
-) DEFAULT CHARSET=utf8mb4
-"""
-# ~10% NULLs per nullable column; description ~100 chars with a tab, a newline and both quotes.
-EVENTS_FILL = """
-INSERT INTO {table}
-SELECT seq, (seq * 7919) % 100000,
-  ELT(1 + seq % 6, 'page_view', 'click', 'purchase', 'signup', 'logout', 'search'),
-  IF(seq % 10 = 1, NULL, CONCAT(ELT(1 + seq % 5, 'Zoë', 'Jürgen', '東京', 'Åsa 🎬', 'Łukasz'), '-', seq)),
-  IF(seq % 10 = 2, NULL, CONCAT('Event ', seq, ':\\tuser said "hi" and it''s fine\\nsecond line ',
-     REPEAT('lorem ', 8), seq % 977)),
-  IF(seq % 10 = 3, NULL, (seq % 2000000) / 100 - 10000),
-  seq / 3e0,
-  IF(seq % 10 = 4, NULL, seq % 1000),
-  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq * 37 SECOND + INTERVAL seq % 1000000 MICROSECOND,
-  IF(seq % 10 = 5, NULL, DATE('2020-01-01') + INTERVAL seq % 2000 DAY),
-  seq % 2,
-  IF(seq % 10 = 6, NULL, JSON_OBJECT('k', seq, 'tags', JSON_ARRAY('a', 'b'), 'ok', seq % 3 = 0))
-FROM seq_1_to_{rows}
-"""
 
 PIPELINE = """\
 oml_version: "0.1.0"
@@ -103,42 +75,6 @@ with pq.ParquetWriter(sys.argv[4], reader.schema) as writer:
 """
 
 
-def mysql(*statements: str, database: str | None = None) -> None:
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", user="root", database=database, autocommit=True,
-                           charset="utf8mb4")  # fmt: skip
-    try:
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def ensure_table(rows: int) -> str:
-    """Create `events_<rows>` unless it already holds `rows` rows."""
-    import pymysql
-
-    table = f"events_{rows}"
-    mysql(f"CREATE DATABASE IF NOT EXISTS {DATABASE} CHARACTER SET utf8mb4")
-    conn = pymysql.connect(host="127.0.0.1", user="root", database=DATABASE, autocommit=True)
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema ="
-                    " DATABASE() AND table_name = %s", (table,))  # fmt: skip
-        exists = cur.fetchone()[0] == 1
-        if exists:
-            cur.execute(f"SELECT COUNT(*) FROM {table}")
-            exists = cur.fetchone()[0] == rows
-    conn.close()
-    if not exists:
-        started = time.perf_counter()
-        mysql(f"DROP TABLE IF EXISTS {table}", EVENTS_DDL.format(table=table),
-              EVENTS_FILL.format(table=table, rows=rows), database=DATABASE)  # fmt: skip
-        print(f"generated {table} in {time.perf_counter() - started:.1f} s", flush=True)
-    return table
-
-
 def run_child(argv: list[str], cwd: Path) -> tuple[float, float, float, float]:
     """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of the child alone, and the
     CPU seconds MariaDB spent meanwhile (it shares the machine's cores with the child)."""
@@ -173,7 +109,7 @@ def step_seconds(cwd: Path) -> float | None:
 
 
 def measure(rows: int, via: str, batch_size: int, row_group_size: int) -> dict:
-    table = ensure_table(rows)
+    table = ensure_events(DATABASE, rows)
     work = OUT / f"{via}_{rows}"
     work.mkdir(parents=True, exist_ok=True)
     target = work / "events.parquet"

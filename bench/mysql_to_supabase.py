@@ -1,10 +1,7 @@
 """MySQL → Supabase through `osiris run`: rows/s and the peak RSS of the run's process.
 
-Builds the `events` table of issue 5 (id BIGINT PK, user_id INT, event_type VARCHAR(64), name
-VARCHAR(64) NULL with unicode, description TEXT NULL ~100 chars with tabs/newlines/quotes, amount
-DECIMAL(12,2) NULL, score DOUBLE, quantity INT NULL, created_at DATETIME(6), event_date DATE
-NULL, is_active TINYINT(1), payload JSON NULL; ~10% NULLs) in MariaDB with its SEQUENCE engine,
-once per size, in database `osiris_bench_sb`. Then runs `mysql.extractor → supabase.writer` in
+Builds the `events` table of issue 5 (`events_table.py`) once per size in MariaDB, in the
+database `osiris_bench_sb`. Then runs `mysql.extractor → supabase.writer` in
 a child `osiris run` and reads its peak RSS from wait4 (ru_maxrss of that child alone):
 
 - postgres transport: COPY into PostgreSQL 127.0.0.1:5432 (db `test`, schema `osiris_bench`),
@@ -26,6 +23,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from events_table import ensure_events
 from server_cpu import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent
@@ -35,29 +33,6 @@ PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PG_SCHEMA = "osiris_bench"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-bench"
 
-EVENTS_DDL = """
-CREATE TABLE {table} (
-  id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, event_type VARCHAR(64) NOT NULL,
-  name VARCHAR(64) NULL, description TEXT NULL, amount DECIMAL(12,2) NULL, score DOUBLE NOT NULL,
-  quantity INT NULL, created_at DATETIME(6) NOT NULL, event_date DATE NULL,
-  is_active TINYINT(1) NOT NULL, payload JSON NULL
-) DEFAULT CHARSET=utf8mb4
-"""
-EVENTS_FILL = """
-INSERT INTO {table}
-SELECT seq, seq % 100000, ELT(1 + seq % 5, 'click', 'view', 'purchase', 'signup', 'logout'),
-  IF(seq % 10 = 0, NULL, CONCAT(ELT(1 + seq % 4, 'Zoë', '東京 🎬', 'José', 'Åsa'), ' ', seq)),
-  IF(seq % 10 = 1, NULL, CONCAT('Line one\\twith a tab, "double" and ''single'' quotes\\nline two; ',
-     REPEAT('x', 30), ' #', seq)),
-  IF(seq % 10 = 2, NULL, (seq % 1000000) / 100 - 5000),
-  seq / 7e0,
-  IF(seq % 10 = 3, NULL, seq % 50),
-  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq * 1001 MICROSECOND,
-  IF(seq % 10 = 4, NULL, DATE('2024-01-01') + INTERVAL seq % 365 DAY),
-  seq % 2,
-  IF(seq % 10 = 5, NULL, JSON_OBJECT('k', seq, 'tags', JSON_ARRAY('a', 'b'), 'ok', seq % 3 = 0))
-FROM seq_1_to_{rows}
-"""
 
 PIPELINE = """\
 oml_version: "0.1.0"
@@ -81,31 +56,6 @@ steps:
       create_if_missing: true
       batch_size: 1000
 """
-
-
-def mysql(database: str | None = None):
-    import pymysql
-
-    return pymysql.connect(host="127.0.0.1", user="root", password="", database=database,
-                           autocommit=True, charset="utf8mb4")  # fmt: skip
-
-
-def ensure_events(rows: int) -> str:
-    """Create and fill `events_<rows>` once; later runs reuse it."""
-    table = f"events_{rows}"
-    conn = mysql()
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE IF NOT EXISTS {MYSQL_DB} CHARACTER SET utf8mb4")
-        cur.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{MYSQL_DB}'"
-                    f" AND table_name = '{table}'")  # fmt: skip
-        if cur.fetchone()[0]:
-            return table
-        started = time.perf_counter()
-        cur.execute(f"USE {MYSQL_DB}")
-        cur.execute(EVENTS_DDL.format(table=table))
-        cur.execute(EVENTS_FILL.format(table=table, rows=rows))
-        print(f"built {MYSQL_DB}.{table} ({rows:,} rows) in {time.perf_counter() - started:.1f} s")
-    return table
 
 
 def prepare_pg() -> None:
@@ -167,7 +117,7 @@ def run_once(pipeline: Path) -> tuple[float, int, float, float, float]:
 
 
 def measure(label: str, rows: int, alias: str, mode: str, runs: int) -> None:
-    source = ensure_events(rows)
+    source = ensure_events(MYSQL_DB, rows)
     target = f"events_{alias}_{rows}"
     pipeline = OUT / f"{alias}_{mode}_{rows}.yaml"
     pipeline.write_text(
