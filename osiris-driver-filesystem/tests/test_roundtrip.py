@@ -110,6 +110,37 @@ def test_parquet_row_groups_of_wide_rows_are_cut_by_size(tmp_path, fs_run, monke
     assert groups == [110] * 9 + [10]  # 11 batches of ~100 KB reach 1 MiB
 
 
+def test_parquet_dictionaries_only_where_they_pay(tmp_path, fs_run):
+    """Unique values fall back to plain encoding early; repeated ones keep their dictionary."""
+    import pyarrow.parquet as pq
+
+    n = 65_536
+    table = pa.table(
+        {
+            "id": pa.array(range(n), pa.int64()),  # unique: a dictionary only adds bytes
+            "kind": [f"kind-{i % 50}" for i in range(n)],  # 50 distinct values
+        }
+    )
+    config = {"path": "d.parquet", "compression": "none"}
+    fs_run(ParquetWriter(), tmp_path, config, table)
+    pq.write_table(table, tmp_path / "plain.parquet", compression="none", use_dictionary=False)
+    pq.write_table(table, tmp_path / "pyarrow.parquet", compression="none")
+
+    def column_bytes(name: str, column: int) -> int:
+        return (
+            pq.ParquetFile(tmp_path / name)
+            .metadata.row_group(0)
+            .column(column)
+            .total_compressed_size
+        )
+
+    plain_id = column_bytes("plain.parquet", 0)
+    assert column_bytes("pyarrow.parquet", 0) > 1.2 * plain_id  # the default's overhead
+    assert column_bytes("d.parquet", 0) < 1.1 * plain_id
+    assert column_bytes("d.parquet", 1) < column_bytes("plain.parquet", 1) / 5  # still a dictionary
+    assert pq.read_table(tmp_path / "d.parquet").equals(table)
+
+
 def test_parquet_streams_row_groups_and_batches(tmp_path, fs_run):
     table = pa.table({"n": pa.array(range(10_000), pa.int64())})
     fs_run(ParquetWriter(), tmp_path, {"path": "n.parquet", "row_group_size": 3000}, table)
