@@ -1,4 +1,4 @@
-"""The mysql family: doctor categories, discovery, URL escaping and the plugin's import cost."""
+"""The mysql family: doctor categories, discovery, special passwords and the plugin's import cost."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-from osiris_driver_mysql.connect import sqlalchemy_url
 from osiris_driver_mysql.family import MySQLFamily
 
 pytestmark = pytest.mark.mysql
@@ -69,18 +68,14 @@ def test_doctor_unknown_database_is_config(mysql_test_db):
     assert "osiris_no_such_db" in result.message
 
 
-def test_sqlalchemy_url_escapes_the_password(mysql_user):
-    import sqlalchemy
+def test_both_readers_connect_with_a_special_password(tmp_path, mysql_user):
+    """No URL is ever built, so a password full of URL syntax reaches the server intact."""
+    from osiris.testing import make_context
+    from osiris_driver_mysql.extractor import MySQLExtractor
 
-    url = sqlalchemy_url(mysql_user)
-    rendered = url.render_as_string(hide_password=False)
-    assert "p%40ss%3Aw%2Frd%25" in rendered
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            assert conn.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
-    finally:
-        engine.dispose()
+    ctx, _ = make_context(tmp_path, connection=mysql_user)
+    out = MySQLExtractor().run(step_id="s", config={"query": "SELECT 1 AS one"}, inputs={}, ctx=ctx)
+    assert out["df"].read_all().to_pylist() == [{"one": 1}]
 
 
 def test_discover_lists_tables_views_keys_and_samples(mysql_test_db, mysql_exec):

@@ -13,21 +13,6 @@ from typing import Any
 _NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 
 
-def sqlalchemy_url(connection: Mapping[str, Any]) -> Any:
-    """A SQLAlchemy URL; ``URL.create`` escapes passwords such as ``p@ss:w/rd%``."""
-    from sqlalchemy.engine import URL
-
-    return URL.create(
-        "mysql+pymysql",
-        username=connection.get("user"),
-        password=connection.get("password") or None,
-        host=connection.get("host", "127.0.0.1"),
-        port=int(connection.get("port", 3306)),
-        database=connection.get("database") or None,
-        query={"charset": connection.get("charset", "utf8mb4")},
-    )
-
-
 def _ssl(connection: Mapping[str, Any]) -> dict[str, Any] | None:
     """TLS options: ``ssl: true`` encrypts without verifying; ``ca`` verifies the server.
 

@@ -23,7 +23,15 @@ from osiris_driver_mysql.connect import (
     quote_table,
     validate_table_name,
 )
-from osiris_driver_mysql.types import FLOAT, Column, column_converter, first_bad_row
+from osiris_driver_mysql.types import (
+    BINARY_CHARSET,
+    BLOB_TYPES,
+    FLOAT,
+    JSON,
+    Column,
+    column_converter,
+    first_bad_row,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -84,8 +92,9 @@ def probe_columns(conn: Any, sql: str) -> list[Column]:
             cur.execute("COMMIT")
     columns = []
     for f in fields:
-        is_json = f.type_code == 245 or (
-            f.type_code in (249, 250, 251, 252) and f.charsetnr != 63 and f.name in json_names
+        # MariaDB sends JSON as LONGTEXT; its json_valid() CHECK constraint tells them apart.
+        is_json = f.type_code == JSON or (
+            f.type_code in BLOB_TYPES and f.charsetnr != BINARY_CHARSET and f.name in json_names
         )
         columns.append(
             Column(f.name, f.type_code, f.flags, f.charsetnr, f.length, f.scale, is_json)

@@ -77,7 +77,6 @@ class _Job:
         self.batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
         self.staging_name = f"_osiris_stg_{table[:40]}_{secrets.token_hex(4)}"
         self.staging = _qualified(schema, self.staging_name)
-        self.rows_before = 0
 
     def fail(self, message: str, hint: str | None = None) -> StepError:
         return StepError(self.step_id, message, hint=hint)
