@@ -64,6 +64,24 @@ def test_streams_in_batches_of_batch_size(mysql_ctx, movies):
     assert [e for e, _ in recorded.events] == ["query_start", "query_complete"]
 
 
+def test_wide_rows_make_smaller_batches(mysql_ctx, mysql_exec, monkeypatch):
+    """Memory follows bytes, not only rows: 10 KB rows never fill a 10,000-row batch."""
+    from osiris_driver_mysql import extractor
+
+    monkeypatch.setattr(extractor, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(extractor, "FIRST_FETCH", 3)
+    mysql_exec(
+        "CREATE TABLE docs (id INT PRIMARY KEY, body MEDIUMBLOB)",
+        "INSERT INTO docs SELECT seq, REPEAT(CHAR(65 + seq % 26), 10000) FROM seq_1_to_100",
+    )
+    reader, recorded = run(mysql_ctx, table="docs")
+    batches = list(reader)
+    assert [b.num_rows for b in batches] == [3] + [6] * 16 + [1]  # 64 KiB // ~10 KB = 6
+    assert max(b.nbytes for b in batches) < 2 * 64 * 1024
+    ids = pa.Table.from_batches(batches).column("id").to_pylist()
+    assert ids == list(range(1, 101)) and recorded.metric("rows_read") == 100
+
+
 def test_table_mode_options(mysql_ctx, movies):
     reader, _ = run(mysql_ctx, table="movies", columns=["id", "title"], where="id > 1", limit=2)
     table = reader.read_all()

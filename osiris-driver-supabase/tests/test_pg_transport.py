@@ -56,11 +56,13 @@ def _write(tmp_path, conn, config, data, step="write"):
     return rec
 
 
-def _read(tmp_path, conn, config) -> pa.Table:
+def _reader(tmp_path, conn, config) -> pa.RecordBatchReader:
     ctx, _ = make_context(tmp_path, step_id="read", connection=conn)
-    return (
-        SupabaseExtractor().run(step_id="read", config=config, inputs={}, ctx=ctx)["df"].read_all()
-    )
+    return SupabaseExtractor().run(step_id="read", config=config, inputs={}, ctx=ctx)["df"]
+
+
+def _read(tmp_path, conn, config) -> pa.Table:
+    return _reader(tmp_path, conn, config).read_all()
 
 
 def _failing(table: pa.Table, after_batches: int) -> dict[str, StepData]:
@@ -369,6 +371,22 @@ def test_query_is_read_only(tmp_path, sb_pg, sb_db_connection):
     assert sb_pg.execute("SELECT to_regclass('t') IS NOT NULL").fetchone()[0]
 
 
+def test_wide_rows_make_smaller_batches(tmp_path, sb_pg, sb_db_connection, monkeypatch):
+    """Memory follows bytes, not only rows: 10 KB rows never fill a 10,000-row batch."""
+    from osiris_driver_supabase import pg_reader
+
+    monkeypatch.setattr(pg_reader, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(pg_reader, "FIRST_FETCH", 3)
+    sb_pg.execute(
+        "CREATE TABLE docs AS SELECT g AS id, repeat(chr(65 + g % 26), 10000)::bytea AS body"
+        " FROM generate_series(1, 100) g"
+    )
+    batches = list(_reader(tmp_path, sb_db_connection, {"table": "docs", "order": "id.asc"}))
+    assert [b.num_rows for b in batches] == [3] + [6] * 16 + [1]  # 64 KiB // ~10 KB = 6
+    assert max(b.nbytes for b in batches) < 2 * 64 * 1024
+    assert pa.Table.from_batches(batches).column("id").to_pylist() == list(range(1, 101))
+
+
 def test_query_streams_in_batches_with_filter_order_limit(
     tmp_path, sb_pg, sb_db_connection, sb_schema
 ):
@@ -383,7 +401,9 @@ def test_query_streams_in_batches_with_filter_order_limit(
         ctx=ctx,
     )["df"]
     sizes = [b.num_rows for b in reader]
-    assert sizes == [1000, 1000, 500] and rec.metric("rows_read") == 2500
+    assert (
+        sizes == [100, 1000, 1000, 400] and rec.metric("rows_read") == 2500
+    )  # a small first fetch
     out = _read(
         tmp_path,
         sb_db_connection,

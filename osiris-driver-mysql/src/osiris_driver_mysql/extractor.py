@@ -2,7 +2,8 @@
 
 The query is checked by ``osiris.sqlguard`` (a single SELECT / WITH … SELECT) and runs inside
 ``START TRANSACTION READ ONLY``. Values arrive as text and are cast column by column to exact
-Arrow types (see ``types.py``); memory is bounded by ``batch_size`` rows, not by the table.
+Arrow types (see ``types.py``); memory is bounded by a batch (``batch_size`` rows, fewer when
+rows are wide), not by the table.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_BATCH_SIZE = 10_000
+BATCH_BYTES = 64 * 1024 * 1024
+"""A batch holds at most about this much data: with wide rows (long texts, blobs) ``batch_size``
+rows could be gigabytes. The first fetch is small, then each fetch is sized from the rows seen."""
+FIRST_FETCH = 100
 
 
 def build_query(
@@ -258,13 +263,18 @@ class _Reader:
                 except queue.Full:
                     continue
 
+        size = min(self.batch_size, FIRST_FETCH)
         try:
             while not stop.is_set():
-                rows = self.cursor.fetchmany(self.batch_size)
+                rows = self.cursor.fetchmany(size)
                 if not rows:
                     break
-                hand_over(pa.array(rows, type=raw_struct))
+                block = pa.array(rows, type=raw_struct)
                 del rows
+                row_bytes = max(1, block.nbytes // len(block))
+                size = max(1, min(self.batch_size, BATCH_BYTES // row_bytes))
+                hand_over(block)
+                del block
             hand_over(_END)
         except BaseException as exc:  # reported by the consumer side, with the step's name
             hand_over(exc)

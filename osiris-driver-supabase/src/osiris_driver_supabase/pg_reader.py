@@ -1,10 +1,10 @@
 """Stream a query from PostgreSQL into Arrow batches through a server-side cursor.
 
 The query runs inside a READ ONLY transaction with ``TimeZone = UTC``; a named cursor fetches
-``batch_size`` rows at a time, so memory follows the batch, not the result. Values whose Python
-form would lose information (numeric → float-like Decimal contexts, interval → timedelta with
-30-day months, json → re-serialised objects, uuid) are loaded as their exact text and converted
-column-wise.
+``batch_size`` rows at a time (fewer when rows are wide), so memory follows the batch, not the
+result. Values whose Python form would lose information (numeric → float-like Decimal contexts,
+interval → timedelta with 30-day months, json → re-serialised objects, uuid) are loaded as their
+exact text and converted column-wise.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _TEXT_LOADED = ("numeric", "uuid", "json", "jsonb", "timetz")
+BATCH_BYTES = 64 * 1024 * 1024
+"""A batch holds at most about this much data: with wide rows (long texts, bytea) ``batch_size``
+rows could be gigabytes. The first fetch is small, then each fetch is sized from the rows seen."""
+FIRST_FETCH = 100
 
 
 def open_query(
@@ -62,9 +66,14 @@ def open_query(
     def batches() -> Iterator[pa.RecordBatch]:
         total = 0
         try:
-            while rows := cur.fetchmany(batch_size):
-                yield _to_batch(step_id, schema, rows, total)
+            size = min(batch_size, FIRST_FETCH)
+            while rows := cur.fetchmany(size):
+                batch = _to_batch(step_id, schema, rows, total)
                 total += len(rows)
+                del rows
+                row_bytes = max(1, batch.nbytes // batch.num_rows)
+                size = max(1, min(batch_size, BATCH_BYTES // row_bytes))
+                yield batch
             cur.close()
             conn.commit()
         except psycopg.Error as exc:
