@@ -79,6 +79,8 @@ class PostgrestServer:
     requests: list[Recorded] = field(default_factory=list)
     fail_writes: list[int] = field(default_factory=list)
     """HTTP statuses to answer the next write requests with (consumed one per request)."""
+    max_rows: int | None = None
+    """PostgREST's ``db-max-rows`` (Supabase's "Max rows"): no response holds more rows."""
     port: int = 0
     record: bool = True
     """Keep every request in ``requests`` (benchmarks turn it off to keep memory flat)."""
@@ -241,6 +243,8 @@ class PostgrestServer:
             offset = int(first)
             limit = str(int(last) - int(first) + 1) if last else limit
         stmt = sql.SQL("SELECT {} FROM {}{}{}").format(cols, target, where, order)
+        if self.max_rows is not None:
+            limit = min(int(limit), self.max_rows) if limit is not None else self.max_rows
         if limit is not None:
             stmt += sql.SQL(" LIMIT {}").format(sql.Literal(int(limit)))
         if offset:

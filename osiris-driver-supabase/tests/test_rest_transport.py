@@ -258,7 +258,8 @@ def test_extract_pages_past_the_cap_with_exact_types(tmp_path, sb_pg, sb_rest):
     offsets = [
         dict(r.query).get("offset") for r in sb_rest.server.requests if r.path == "/rest/v1/t"
     ]
-    assert offsets == ["0", "1000", "2000"]
+    # a small first page sizes the rest; a short page is not the end, an empty one is
+    assert offsets == ["0", "100", "1100", "2100", "2500"]
     assert all(
         dict(r.query)["order"] == "id.asc"
         for r in sb_rest.server.requests
@@ -298,6 +299,33 @@ def test_extract_pages_past_the_cap_with_exact_types(tmp_path, sb_pg, sb_rest):
         {"id": 16, "kind": "even"},
         {"id": 14, "kind": "even"},
     ]
+
+
+def test_extract_reads_everything_when_the_server_caps_pages_lower(tmp_path, sb_pg, sb_rest):
+    """A project whose "Max rows" is below the page asked for: short pages, no rows lost."""
+    sb_pg.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+    sb_pg.execute("ALTER TABLE t ADD PRIMARY KEY (id)")
+    sb_rest.server.max_rows = 300
+    out, rec = _read(tmp_path, sb_rest.connection(), {"table": "t"})
+    assert out.column("id").to_pylist() == list(range(1, 1001))
+    assert rec.metric("rows_read") == 1000
+
+
+def test_extract_asks_for_fewer_wide_rows_per_page(tmp_path, sb_pg, sb_rest, monkeypatch):
+    from osiris_driver_supabase import rest_reader
+
+    monkeypatch.setattr(rest_reader, "PAGE_BYTES", 64 * 1024)
+    monkeypatch.setattr(rest_reader, "FIRST_PAGE", 3)
+    sb_pg.execute(
+        "CREATE TABLE t AS SELECT g AS id, repeat(chr(65 + g % 26), 10000) AS body"
+        " FROM generate_series(1, 40) g"
+    )
+    sb_pg.execute("ALTER TABLE t ADD PRIMARY KEY (id)")
+    out, _ = _read(tmp_path, sb_rest.connection(), {"table": "t"})
+    assert out.column("id").to_pylist() == list(range(1, 41))
+    limits = [dict(r.query)["limit"] for r in sb_rest.server.requests if r.path == "/rest/v1/t"]
+    # 64 KiB // ~10 KB = 6 rows a page: 3 + 6 × 6 = 39 rows, then the last one, then an empty page
+    assert limits == ["3"] + ["6"] * 8
 
 
 def test_failed_replace_over_rest_never_empties_the_table(tmp_path, sb_pg, sb_rest):

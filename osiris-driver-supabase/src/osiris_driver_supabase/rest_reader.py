@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PAGE = 1000
-"""Hosted projects return at most 1000 rows per request by default."""
+"""Rows asked for per request: hosted projects return at most 1000 by default ("Max rows")."""
+PAGE_BYTES = 64 * 1024 * 1024
+"""A page holds at most about this much data (wide rows ask for fewer rows per request); the
+first page is small and sizes the next ones."""
+FIRST_PAGE = 100
 
 
 def describe_rest(settings: Settings, schema: str) -> dict[str, Any]:
@@ -88,25 +92,31 @@ def open_rest(
         from postgrest.exceptions import APIError
 
         with rest_client(settings, schema_name) as client:
-            start = 0
+            start, page = 0, FIRST_PAGE
             while limit is None or start < limit:
-                size = PAGE if limit is None else min(PAGE, limit - start)
+                size = page if limit is None else min(page, limit - start)
                 query = _query(client.table(table).select(select), config.get("filter"), order)
                 try:
                     rows = query.range(start, start + size - 1).execute().data
                 except APIError as exc:
+                    if exc.code == "PGRST103":  # offset past the end: nothing more to read
+                        break
                     raise StepError(
                         step_id,
                         f"REST read of {schema_name}.{table} failed ({exc.code}: {exc.message}).",
                     ) from exc
-                if rows:
-                    yield pa.RecordBatch.from_arrays(
-                        [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
-                        schema=schema,
-                    )
-                start += len(rows)
-                if len(rows) < size:
+                # A short page is not the end: the server may cap pages below what was asked
+                # (PostgREST's max rows); only an empty page is.
+                if not rows:
                     break
+                batch = pa.RecordBatch.from_arrays(
+                    [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
+                    schema=schema,
+                )
+                start += len(rows)
+                del rows
+                page = max(1, min(PAGE, PAGE_BYTES // max(1, batch.nbytes // batch.num_rows)))
+                yield batch
         ctx.log_metric("rows_read", start, "rows")
         ctx.log_event("extract_complete", rows=start)
 
