@@ -144,9 +144,11 @@ def test_upsert_leaves_columns_outside_the_input_alone(tmp_path, sb_pg, sb_rest)
     ]
 
 
-def test_replace_over_rest_upserts_then_deletes_the_rest(tmp_path, sb_pg, sb_rest):
+@pytest.mark.parametrize("max_rows", [None, 300])  # 300: a project's "Max rows" below a page
+def test_replace_over_rest_upserts_then_deletes_the_rest(tmp_path, sb_pg, sb_rest, max_rows):
     sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
     sb_pg.execute("INSERT INTO t SELECT g, 'old' FROM generate_series(1, 1500) g")
+    sb_rest.server.max_rows = max_rows
     data = pa.table({"id": pa.array(range(1001, 2001), pa.int32()), "v": ["new"] * 1000})
     _write(
         tmp_path,
@@ -324,7 +326,7 @@ def test_extract_asks_for_fewer_wide_rows_per_page(tmp_path, sb_pg, sb_rest, mon
     out, _ = _read(tmp_path, sb_rest.connection(), {"table": "t"})
     assert out.column("id").to_pylist() == list(range(1, 41))
     limits = [dict(r.query)["limit"] for r in sb_rest.server.requests if r.path == "/rest/v1/t"]
-    # 64 KiB // ~10 KB = 6 rows a page: 3 + 6 × 6 = 39 rows, then the last one, then an empty page
+    # 64 KiB // ~10 KB = 6 rows a page: 3 + 6 * 6 = 39 rows, then the last one, then an empty page
     assert limits == ["3"] + ["6"] * 8
 
 

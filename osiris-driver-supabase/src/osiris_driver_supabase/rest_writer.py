@@ -99,7 +99,10 @@ class RestWriter:
                     yield batch_rows(part)
 
     def _delete_missing(self, key: str, keep: set[Any]) -> None:
-        """Delete rows whose key is not in the new data, paging the existing keys by range."""
+        """Delete rows whose key is not in the new data, paging the existing keys by range.
+
+        Only an empty page ends the listing: a project's "Max rows" may return fewer keys than
+        asked for, and stopping at a short page would leave old rows behind."""
         table = self.client.table(self.target.table)
         stale: list[Any] = []
         start, page = 0, 1000
@@ -108,10 +111,10 @@ class RestWriter:
                 lambda s=start: table.select(key).order(key).range(s, s + page - 1).execute(),
                 idempotent=True,
             )
-            stale.extend(r[key] for r in resp.data if r[key] not in keep)
-            if len(resp.data) < page:
+            if not resp.data:
                 break
-            start += page
+            stale.extend(r[key] for r in resp.data if r[key] not in keep)
+            start += len(resp.data)
         for i in range(0, len(stale), DELETE_CHUNK):
             part = stale[i : i + DELETE_CHUNK]
             self._send(
