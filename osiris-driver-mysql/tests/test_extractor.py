@@ -66,10 +66,10 @@ def test_streams_in_batches_of_batch_size(mysql_ctx, movies):
 
 def test_wide_rows_make_smaller_batches(mysql_ctx, mysql_exec, monkeypatch):
     """Memory follows bytes, not only rows: 10 KB rows never fill a 10,000-row batch."""
-    from osiris_driver_mysql import extractor
+    from osiris import batching
 
-    monkeypatch.setattr(extractor, "BATCH_BYTES", 64 * 1024)
-    monkeypatch.setattr(extractor, "FIRST_FETCH", 3)
+    monkeypatch.setattr(batching, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(batching, "FIRST_FETCH", 3)
     mysql_exec(
         "CREATE TABLE docs (id INT PRIMARY KEY, body MEDIUMBLOB)",
         "INSERT INTO docs SELECT seq, REPEAT(CHAR(65 + seq % 26), 10000) FROM seq_1_to_100",

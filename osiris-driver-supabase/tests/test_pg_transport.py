@@ -373,10 +373,10 @@ def test_query_is_read_only(tmp_path, sb_pg, sb_db_connection):
 
 def test_wide_rows_make_smaller_batches(tmp_path, sb_pg, sb_db_connection, monkeypatch):
     """Memory follows bytes, not only rows: 10 KB rows never fill a 10,000-row batch."""
-    from osiris_driver_supabase import pg_reader
+    from osiris import batching
 
-    monkeypatch.setattr(pg_reader, "BATCH_BYTES", 64 * 1024)
-    monkeypatch.setattr(pg_reader, "FIRST_FETCH", 3)
+    monkeypatch.setattr(batching, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(batching, "FIRST_FETCH", 3)
     sb_pg.execute(
         "CREATE TABLE docs AS SELECT g AS id, repeat(chr(65 + g % 26), 10000)::bytea AS body"
         " FROM generate_series(1, 100) g"

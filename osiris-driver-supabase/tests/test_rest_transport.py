@@ -314,10 +314,10 @@ def test_extract_reads_everything_when_the_server_caps_pages_lower(tmp_path, sb_
 
 
 def test_extract_asks_for_fewer_wide_rows_per_page(tmp_path, sb_pg, sb_rest, monkeypatch):
-    from osiris_driver_supabase import rest_reader
+    from osiris import batching
 
-    monkeypatch.setattr(rest_reader, "PAGE_BYTES", 64 * 1024)
-    monkeypatch.setattr(rest_reader, "FIRST_PAGE", 3)
+    monkeypatch.setattr(batching, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(batching, "FIRST_FETCH", 3)
     sb_pg.execute(
         "CREATE TABLE t AS SELECT g AS id, repeat(chr(65 + g % 26), 10000) AS body"
         " FROM generate_series(1, 40) g"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from osiris.batching import first_fetch, next_fetch
 from osiris.errors import StepError
 
 from osiris_driver_mysql.connect import (
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_BATCH_SIZE = 10_000
-BATCH_BYTES = 64 * 1024 * 1024
-"""A batch holds at most about this much data: with wide rows (long texts, blobs) ``batch_size``
-rows could be gigabytes. The first fetch is small, then each fetch is sized from the rows seen."""
-FIRST_FETCH = 100
 
 
 def build_query(
@@ -263,7 +260,7 @@ class _Reader:
                 except queue.Full:
                     continue
 
-        size = min(self.batch_size, FIRST_FETCH)
+        size = first_fetch(self.batch_size)  # then sized by bytes: wide rows make smaller batches
         try:
             while not stop.is_set():
                 rows = self.cursor.fetchmany(size)
@@ -271,8 +268,7 @@ class _Reader:
                     break
                 block = pa.array(rows, type=raw_struct)
                 del rows
-                row_bytes = max(1, block.nbytes // len(block))
-                size = max(1, min(self.batch_size, BATCH_BYTES // row_bytes))
+                size = next_fetch(block, self.batch_size)
                 hand_over(block)
                 del block
             hand_over(_END)

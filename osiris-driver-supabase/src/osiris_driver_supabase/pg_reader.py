@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from osiris.batching import first_fetch, next_fetch
 from osiris.errors import StepError
 
 from osiris_driver_supabase.connection import Settings, connect, qualified, quote_ident
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _TEXT_LOADED = ("numeric", "uuid", "json", "jsonb", "timetz")
-BATCH_BYTES = 64 * 1024 * 1024
-"""A batch holds at most about this much data: with wide rows (long texts, bytea) ``batch_size``
-rows could be gigabytes. The first fetch is small, then each fetch is sized from the rows seen."""
-FIRST_FETCH = 100
 
 
 def open_query(
@@ -66,13 +63,12 @@ def open_query(
     def batches() -> Iterator[pa.RecordBatch]:
         total = 0
         try:
-            size = min(batch_size, FIRST_FETCH)
+            size = first_fetch(batch_size)  # then sized by bytes: wide rows make smaller batches
             while rows := cur.fetchmany(size):
                 batch = _to_batch(step_id, schema, rows, total)
                 total += len(rows)
                 del rows
-                row_bytes = max(1, batch.nbytes // batch.num_rows)
-                size = max(1, min(batch_size, BATCH_BYTES // row_bytes))
+                size = next_fetch(batch, batch_size)
                 yield batch
             cur.close()
             conn.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from osiris.batching import first_fetch, next_fetch
 from osiris.errors import StepError
 
 from osiris_driver_supabase.connection import Settings, rest_client
@@ -22,11 +23,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PAGE = 1000
-"""Rows asked for per request: hosted projects return at most 1000 by default ("Max rows")."""
-PAGE_BYTES = 64 * 1024 * 1024
-"""A page holds at most about this much data (wide rows ask for fewer rows per request); the
-first page is small and sizes the next ones."""
-FIRST_PAGE = 100
+"""Rows asked for per request at most: hosted projects return at most 1000 by default ("Max
+rows"); wide rows ask for fewer (``osiris.batching``)."""
 
 
 def describe_rest(settings: Settings, schema: str) -> dict[str, Any]:
@@ -92,7 +90,7 @@ def open_rest(
         from postgrest.exceptions import APIError
 
         with rest_client(settings, schema_name) as client:
-            start, page = 0, FIRST_PAGE
+            start, page = 0, first_fetch(PAGE)
             while limit is None or start < limit:
                 size = page if limit is None else min(page, limit - start)
                 query = _query(client.table(table).select(select), config.get("filter"), order)
@@ -115,7 +113,7 @@ def open_rest(
                 )
                 start += len(rows)
                 del rows
-                page = max(1, min(PAGE, PAGE_BYTES // max(1, batch.nbytes // batch.num_rows)))
+                page = next_fetch(batch, PAGE)
                 yield batch
         ctx.log_metric("rows_read", start, "rows")
         ctx.log_event("extract_complete", rows=start)
