@@ -14,7 +14,7 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from osiris.errors import OsirisError
+from osiris_driver_supabase.micros import exact_micros
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 _UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "microseconds"}
 
 
-def to_copy_csv(batch: pa.RecordBatch) -> bytes:
-    """The batch as CSV rows (no header) for ``COPY ... (FORMAT csv)``."""
+def to_copy_csv(batch: pa.RecordBatch, first_row: int = 1) -> bytes:
+    """The batch as CSV rows (no header) for ``COPY ... (FORMAT csv)``; ``first_row`` is the input
+    row number of its first row (errors name the row)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     columns = [
-        _encode_column(batch.schema.field(i), batch.column(i)) for i in range(batch.num_columns)
+        _encode_column(batch.schema.field(i), batch.column(i), first_row)
+        for i in range(batch.num_columns)
     ]
     table = pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
     sink = io.BytesIO()
@@ -38,7 +40,7 @@ def to_copy_csv(batch: pa.RecordBatch) -> bytes:
     return sink.getvalue()
 
 
-def _encode_column(field: pa.Field, array: pa.Array) -> pa.Array:
+def _encode_column(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array:
     """Return an array pyarrow's CSV writer renders as valid Postgres input for the column."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -48,9 +50,9 @@ def _encode_column(field: pa.Field, array: pa.Array) -> pa.Array:
     if isinstance(typ, pa.BaseExtensionType):
         if typ.extension_name == "arrow.uuid":
             return pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
-        return _encode_column(field, array.storage)
+        return _encode_column(field, array.storage, first_row)
     if t.is_dictionary(typ):
-        return _encode_column(field, array.dictionary_decode())
+        return _encode_column(field, array.dictionary_decode(), first_row)
     if t.is_string_view(typ) or t.is_large_string(typ):
         return array.cast(pa.string())
     if (
@@ -62,20 +64,19 @@ def _encode_column(field: pa.Field, array: pa.Array) -> pa.Array:
         return pa.array(
             [None if v is None else "\\x" + v.hex() for v in array.to_pylist()], pa.string()
         )
-    if (t.is_timestamp(typ) and typ.unit == "ns") or (t.is_time64(typ) and typ.unit == "ns"):
-        target = pa.timestamp("us", typ.tz) if t.is_timestamp(typ) else pa.time64("us")
-        return _cast_exact(field, array, target)
+    if (t.is_timestamp(typ) or t.is_time64(typ)) and typ.unit == "ns":
+        return exact_micros(field, array, first_row)
     if t.is_date64(typ):
         return array.cast(pa.date32())
     if t.is_float16(typ):
         return array.cast(pa.float32())
     if t.is_duration(typ):
-        if typ.unit == "ns":
-            array = _cast_exact(field, array, pa.duration("us"))
+        array = exact_micros(field, array, first_row)
         text = pc.cast(array.cast(pa.int64()), pa.string())
         return pc.binary_join_element_wise(text, f" {_UNIT_WORDS[typ.unit]}", "")
     if t.is_interval(typ):
-        return pa.array([_interval_text(field, v) for v in array.to_pylist()], pa.string())
+        array = exact_micros(field, array, first_row)
+        return pa.array([_interval_text(v) for v in array.to_pylist()], pa.string())
     if t.is_list(typ) or t.is_large_list(typ) or t.is_fixed_size_list(typ) or t.is_list_view(typ):
         return pa.array([_array_literal(v) for v in array.to_pylist()], pa.string())
     if t.is_struct(typ) or t.is_map(typ):
@@ -89,28 +90,10 @@ def _encode_column(field: pa.Field, array: pa.Array) -> pa.Array:
     return array
 
 
-def _cast_exact(field: pa.Field, array: pa.Array, target: pa.DataType) -> pa.Array:
-    import pyarrow as pa
-
-    try:
-        return array.cast(target, safe=True)
-    except pa.ArrowInvalid as exc:
-        raise OsirisError(
-            f"Column '{field.name}' holds sub-microsecond values; PostgreSQL keeps microseconds, so"
-            " writing them would change the data.",
-            hint="Truncate the column to microseconds in a duckdb.processor step if that is acceptable.",
-        ) from exc
-
-
-def _interval_text(field: pa.Field, value: Any) -> str | None:
+def _interval_text(value: Any) -> str | None:
     if value is None:
         return None
-    months, days, nanos = value.months, value.days, value.nanoseconds
-    if nanos % 1000:
-        raise OsirisError(
-            f"Column '{field.name}' holds an interval with nanoseconds; PostgreSQL keeps microseconds."
-        )
-    return f"{months} months {days} days {nanos // 1000} microseconds"
+    return f"{value.months} months {value.days} days {value.nanoseconds // 1000} microseconds"
 
 
 def _array_literal(values: list[Any] | None) -> str | None:

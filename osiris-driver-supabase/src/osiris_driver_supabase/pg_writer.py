@@ -227,7 +227,9 @@ def _copy(
             if stop.is_set():
                 break
             if batch.num_rows:
-                chunks.put(pgbinary.encode(batch, binary) if binary else to_copy_csv(batch))
+                chunks.put(
+                    pgbinary.encode(batch, binary) if binary else to_copy_csv(batch, rows + 1)
+                )
                 rows += batch.num_rows
     except BaseException:
         stop.set()

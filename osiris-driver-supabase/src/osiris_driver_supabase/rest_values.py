@@ -14,16 +14,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from osiris_driver_supabase.micros import exact_micros
 from osiris_driver_supabase.types import osiris_type, parse_interval
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def batch_rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
-    """Uniform JSON rows: every row carries every column, so no key is ever missing."""
+def batch_rows(batch: pa.RecordBatch, first_row: int = 1) -> list[dict[str, Any]]:
+    """Uniform JSON rows: every row carries every column, so no key is ever missing.
+
+    ``first_row`` is the input row number of the batch's first row (errors name the row)."""
     columns = [
-        _json_column(batch.schema.field(i), batch.column(i)) for i in range(batch.num_columns)
+        _json_column(
+            batch.schema.field(i), exact_micros(batch.schema.field(i), batch.column(i), first_row)
+        )
+        for i in range(batch.num_columns)
     ]
     names = batch.schema.names
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]

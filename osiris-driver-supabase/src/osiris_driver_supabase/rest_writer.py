@@ -96,7 +96,7 @@ class RestWriter:
             for start in range(0, batch.num_rows, self.batch_size):
                 part = batch.slice(start, self.batch_size)
                 if part.num_rows:
-                    yield batch_rows(part)
+                    yield batch_rows(part, self.committed + 1)  # rows sent so far precede it
 
     def _delete_missing(self, key: str, keep: set[Any]) -> None:
         """Delete rows whose key is not in the new data, paging the existing keys by range.
