@@ -160,3 +160,47 @@ def test_query_limit_keeps_the_query_order(mysql_ctx, movies):
     )
     assert reader.read_all()["id"].to_pylist() == [5, 4, 3]
     assert recorded.metric("rows_read") == 3
+
+
+def test_executable_mariadb_comment_cannot_hide_a_side_effect(mysql_ctx, movies):
+    # MariaDB runs the body of `/*M! … */`; here it would read a file on the server.
+    query = "SELECT /*M! LOAD_FILE('/etc/hostname') AS */ id FROM movies"
+    with pytest.raises(StepError, match=r"read-only queries: .*load_file"):
+        run(mysql_ctx, query=query)
+
+
+def test_trailing_comment_in_where_does_not_drop_the_limit(mysql_ctx, movies):
+    reader, _ = run(mysql_ctx, table="movies", columns=["id"], where="id > 1 -- not Alien",
+                    limit=2)  # fmt: skip
+    assert reader.read_all()["id"].to_pylist() == [2, 3]
+
+
+def test_query_ending_in_a_comment_runs(mysql_ctx, movies):
+    reader, _ = run(mysql_ctx, query="SELECT id FROM movies ORDER BY id # every movie")
+    assert reader.read_all()["id"].to_pylist() == [1, 2, 3, 4, 5]
+
+
+def test_json_marking_is_per_table_in_table_mode(mysql_ctx, mysql_exec, mysql_test_db):
+    other = f"{mysql_test_db['database']}_other"
+    mysql_exec(
+        "CREATE TABLE docs (id INT PRIMARY KEY, doc JSON)",
+        "CREATE TABLE notes (id INT PRIMARY KEY, doc LONGTEXT)",
+        f"CREATE DATABASE `{other}`",
+    )
+    try:
+        mysql_exec(f"CREATE TABLE `{other}`.events (id INT PRIMARY KEY, payload JSON)")
+        notes = run(mysql_ctx, table="notes")[0].schema.field("doc")
+        events = run(mysql_ctx, table=f"{other}.events")[0].schema.field("payload")
+    finally:
+        mysql_exec(f"DROP DATABASE `{other}`")
+    assert notes.metadata is None  # plain text: a JSON column named `doc` elsewhere is no reason
+    assert events.metadata == {b"osiris.type": b"json"}
+
+
+def test_emoji_survive_a_connection_charset_of_utf8(tmp_path, movies, mysql_test_db):
+    from osiris.testing import make_context
+
+    ctx, _ = make_context(tmp_path, step_id="s", connection={**mysql_test_db, "charset": "utf8"})
+    out = MySQLExtractor().run(step_id="s", config={"table": "movies", "where": "id = 2"},
+                               inputs={}, ctx=ctx)  # fmt: skip
+    assert out["df"].read_all()["title"].to_pylist() == ["Amélie 🎬"]

@@ -162,3 +162,46 @@ def test_nested_input_column_is_refused_by_name(mysql_ctx, mysql_test_db):
     with pytest.raises(StepError, match=r"cannot write column 'tags'.*list"):
         MySQLWriter().run(step_id="write", config={"table": "t", "create_table": True},
                           inputs={"df_src": StepData.from_table(table)}, ctx=ctx)  # fmt: skip
+
+
+def test_text_reaches_a_latin1_column_as_characters(mysql_ctx, mysql_exec):
+    mysql_exec("CREATE TABLE legacy (id BIGINT PRIMARY KEY, code VARCHAR(5) CHARACTER SET latin1,"
+               " qty INT)")  # fmt: skip
+    write(mysql_ctx, batches([(1, "é", 1)]), table="legacy")
+    assert mysql_exec("SELECT code, HEX(code) FROM legacy") == [("é", "E9")]
+
+
+def test_character_the_column_cannot_hold_names_column_and_row(mysql_ctx, mysql_exec):
+    mysql_exec("CREATE TABLE legacy (id BIGINT PRIMARY KEY, code VARCHAR(5) CHARACTER SET latin1,"
+               " qty INT)")  # fmt: skip
+    with pytest.raises(StepError, match=r"column 'code' at row with id=2 was rejected"):
+        write(mysql_ctx, batches([(1, "a", 1), (2, "🎬", 2)]), table="legacy", primary_key="id")
+    assert mysql_exec("SELECT COUNT(*) FROM legacy") == [(0,)]
+
+
+def test_upsert_keys_must_be_in_the_input(mysql_ctx, mysql_exec):
+    mysql_exec(
+        "CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(5))",
+        "INSERT INTO auto (code) VALUES ('one'), ('two')",
+    )
+    table = pa.table({"code": ["ONE", "TWO"]})
+    ctx, _ = mysql_ctx("write")
+    with pytest.raises(StepError, match=r"upsert key column\(s\) \['id'\] are not in the input"):
+        MySQLWriter().run(step_id="write", config={"table": "auto", "mode": "upsert",
+                          "primary_key": "id"}, inputs={"df_src": StepData.from_table(table)},
+                          ctx=ctx)  # fmt: skip
+    assert mysql_exec("SELECT * FROM auto ORDER BY id") == [(1, "one"), (2, "two")]
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["load-data", "insert"])
+def test_nanoseconds_are_refused_on_both_paths(mysql_ctx, mysql_exec, monkeypatch, bulk):
+    if not bulk:
+        monkeypatch.setattr(writer_module, "bulk_load_available", lambda cur: False)
+    mysql_exec("CREATE TABLE stamps (id INT PRIMARY KEY, ts DATETIME(6))")
+    table = pa.table({"id": pa.array([1], pa.int32()),
+                      "ts": pa.array([1_700_000_000_000_000_001], pa.timestamp("ns"))})  # fmt: skip
+    ctx, _ = mysql_ctx("write")
+    with pytest.raises(StepError, match=r"column 'ts' at row with id=1 has nanoseconds"):
+        MySQLWriter().run(step_id="write", config={"table": "stamps", "primary_key": "id"},
+                          inputs={"df_src": StepData.from_table(table)}, ctx=ctx)  # fmt: skip
+    assert mysql_exec("SELECT COUNT(*) FROM stamps") == [(0,)]

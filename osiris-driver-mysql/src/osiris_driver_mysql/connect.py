@@ -70,8 +70,10 @@ def connect_raw_reader(connection: Mapping[str, Any]) -> tuple[Any, Any]:
     mysqlclient (C) when installed, about twice as fast as pymysql; pymysql otherwise. Both hand
     back every value as ``bytes`` (UTF-8 for text, as the session's charset is utf8mb4): no
     decoding per value; the string columns are validated as UTF-8 when cast as a whole.
+    The session is utf8mb4 whatever ``charset`` says: any other character set would turn
+    characters it cannot hold (emoji under ``utf8``) into ``?`` before they reach the client.
     """
-    kwargs = connect_kwargs(connection)
+    kwargs = connect_kwargs({**connection, "charset": "utf8mb4"})
     try:
         import MySQLdb
         import MySQLdb.cursors

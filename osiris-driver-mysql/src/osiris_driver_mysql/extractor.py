@@ -61,8 +61,8 @@ def build_query(
         sql = f"SELECT {select} FROM {quote_table(str(table))}"
     except ValueError as exc:
         raise StepError(step_id, f"{exc}.") from exc
-    if config.get("where"):
-        sql += f" WHERE {config['where']}"
+    if config.get("where"):  # on its own line: a trailing `-- comment` must not hide the LIMIT
+        sql += f" WHERE {config['where']}\n"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, str(table)
@@ -72,23 +72,44 @@ def check_read_only(step_id: str, sql: str) -> None:
     """Refuse anything but a single SELECT before it reaches the server."""
     from osiris.sqlguard import read_only_problem
 
-    problem = read_only_problem(sql, dialect="mysql")
+    # MariaDB also executes `/*M! … */` comments, which the policy reads as plain comments.
+    problem = read_only_problem(sql, dialect="mysql") or read_only_problem(
+        sql.replace("/*M!", "/*!"), dialect="mysql"
+    )
     if problem:
         raise StepError(step_id, f"the extractor only runs read-only queries: {problem}")
 
 
-def probe_columns(conn: Any, sql: str) -> list[Column]:
+def _json_checks_sql(table: str | None, *, mariadb: bool) -> tuple[str, tuple]:
+    """The query for column names with a ``json_valid`` check (MariaDB's JSON columns).
+
+    In table mode only that table's checks count: a JSON column of the same name in another table
+    must not mark a plain text column, and ``db.table`` looks in ``db``. MySQL's
+    ``check_constraints`` has no ``table_name`` (MySQL marks JSON by its type code anyway).
+    """
+    sql = (
+        "SELECT DISTINCT SUBSTRING(check_clause, 13, CHAR_LENGTH(check_clause) - 14)"
+        " FROM information_schema.check_constraints"
+        " WHERE check_clause LIKE 'json\\_valid(`%%`)'"  # %% : run with parameters
+    )
+    if table is None:
+        return sql + " AND constraint_schema = DATABASE()", ()
+    schema, name = validate_table_name(table)
+    sql += " AND constraint_schema = COALESCE(%s, DATABASE())"
+    if not mariadb:
+        return sql, (schema,)
+    return sql + " AND table_name = %s", (schema, name)
+
+
+def probe_columns(conn: Any, sql: str, table: str | None = None) -> list[Column]:
     """Result metadata without reading rows (``LIMIT 0`` over the query), JSON columns marked."""
     with conn.cursor() as cur:
         cur.execute("START TRANSACTION READ ONLY")
-        try:
-            cur.execute(f"SELECT * FROM ({sql}) AS _osiris_probe LIMIT 0")
+        try:  # the query on its own lines: a trailing `-- comment` must not swallow the `)`
+            cur.execute(f"SELECT * FROM (\n{sql}\n) AS _osiris_probe LIMIT 0")
             fields = cur._result.fields
-            cur.execute(
-                "SELECT DISTINCT SUBSTRING(check_clause, 13, CHAR_LENGTH(check_clause) - 14)"
-                " FROM information_schema.check_constraints"
-                " WHERE constraint_schema = DATABASE() AND check_clause LIKE 'json\\_valid(`%`)'"
-            )
+            mariadb = "mariadb" in str(conn.get_server_info()).lower()
+            cur.execute(*_json_checks_sql(table, mariadb=mariadb))
             json_names = {row[0] for row in cur.fetchall()}
         finally:
             cur.execute("COMMIT")
@@ -119,7 +140,7 @@ class MySQLExtractor:
         try:
             meta_conn = connect_pymysql(ctx.connection)
             try:
-                columns = probe_columns(meta_conn, sql)
+                columns = probe_columns(meta_conn, sql, table)
             finally:
                 meta_conn.close()
         except Exception as exc:

@@ -267,6 +267,26 @@ def _first_true(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
 
+def _refuse_nanoseconds(arr: pa.Array, name: str) -> None:
+    """Raise CellError for a nanosecond timestamp with a sub-microsecond part.
+
+    MySQL keeps microseconds at most and would drop the rest without a warning, on both paths.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if arr.type.unit != "ns":
+        return
+    ints = arr.cast(pa.int64())
+    sub_us = pc.not_equal(pc.subtract(ints, pc.multiply(pc.divide(ints, 1000), 1000)), 0)
+    if pc.any(sub_us).as_py():
+        raise CellError(
+            name,
+            _first_true(pc.fill_null(sub_us, False)),
+            "has nanoseconds, which MySQL DATETIME cannot hold",
+        )
+
+
 def to_load_text(arr: pa.Array, name: str) -> pa.Array:
     """Render one column as ``LOAD DATA`` text (tab-separated, backslash-escaped, ``\\N`` NULL)."""
     import pyarrow as pa
@@ -285,15 +305,7 @@ def to_load_text(arr: pa.Array, name: str) -> pa.Array:
         # float32 via float64: its exact value; the shortest float32 text may overflow FLOAT.
         text = arr.cast(pa.float64()).cast(pa.string())
     elif pa.types.is_timestamp(t):
-        if t.unit == "ns":
-            ints = arr.cast(pa.int64())
-            sub_us = pc.not_equal(pc.subtract(ints, pc.multiply(pc.divide(ints, 1000), 1000)), 0)
-            if pc.any(sub_us).as_py():
-                raise CellError(
-                    name,
-                    _first_true(pc.fill_null(sub_us, False)),
-                    "has nanoseconds, which MySQL DATETIME cannot hold",
-                )
+        _refuse_nanoseconds(arr, name)
         text = arr.cast(pa.timestamp(t.unit)).cast(pa.string())
     elif pa.types.is_duration(t) or pa.types.is_time(t):
         text = _time_text(arr, name)
@@ -319,7 +331,8 @@ def python_for_insert(batch: pa.RecordBatch) -> list[tuple]:
         t = arr.type
         if pa.types.is_duration(t) or pa.types.is_time(t):
             arr = _time_text(arr, field.name)
-        elif pa.types.is_timestamp(t) and t.tz:
+        elif pa.types.is_timestamp(t):
+            _refuse_nanoseconds(arr, field.name)
             arr = arr.cast(pa.timestamp(t.unit))
         elif pa.types.is_boolean(t):
             arr = arr.cast(pa.int8())

@@ -109,6 +109,12 @@ class _Job:
             columns.append("PRIMARY KEY (" + ", ".join(quote_ident(k) for k in self.keys) + ")")
         return f"CREATE TABLE {table_sql} ({', '.join(columns)}) DEFAULT CHARSET=utf8mb4"
 
+    def _check_keys_in_input(self, names: list[str]) -> None:
+        """Upsert matches on the keys: without them in the input every row would be inserted."""
+        missing = [k for k in self.keys if k not in names]
+        if missing:
+            raise self.fail(f"upsert key column(s) {missing} are not in the input.")
+
     def _check_unique_key(self, cur: Any) -> None:
         cur.execute(
             "SELECT index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR '\\0')"
@@ -175,6 +181,7 @@ class _Job:
                     hint=f"Its columns are {existing}.",
                 )
             if self.mode == "upsert":
+                self._check_keys_in_input(names)
                 self._check_unique_key(cur)
         if self.mode in ("replace", "upsert"):
             if existing is None:
@@ -251,7 +258,7 @@ class _Job:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(block)
             cur.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {into} CHARACTER SET binary"
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {into} CHARACTER SET utf8mb4"
                 " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
                 f" LINES TERMINATED BY '\\n' {self._load_columns(columns)}",
                 (path,),
@@ -279,7 +286,8 @@ class _Job:
         import re
 
         _, code, message = warning
-        found = re.search(r"column [`']?([^`']+)[`']? at row (\d+)", message)
+        # "column 'x' at row 3" or, qualified, "column `db`.`t`.`x` at row 3": the last name.
+        found = re.search(r"column (?:`[^`]*`\.)*[`']?([^`']+)[`']? at row (\d+)", message)
         if found:
             return self._cell_error(
                 batch, found.group(1), int(found.group(2)) - 1, offset,
