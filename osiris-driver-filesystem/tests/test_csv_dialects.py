@@ -199,3 +199,37 @@ def test_writer_accepts_nonnumeric_quoting_and_chunk_size(tmp_path, fs_run):
         CsvWriter(), tmp_path, {"path": "o.csv", "quoting": "nonnumeric", "chunk_size": 5}, table
     )
     assert (tmp_path / "o.csv").read_text() == '"a","b"\n1,"x"\n'
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", None)])
+def test_writer_signature_encodings_write_one_bom(tmp_path, fs_run, encoding, bom):
+    """pyarrow writes the header and each batch separately: the BOM must come once, at the
+    start, not before every chunk (where it would become part of a value)."""
+    table = pa.Table.from_batches(pa.table({"s": ["x", "é", "y"]}).to_batches(max_chunksize=1))
+    fs_run(CsvWriter(), tmp_path, {"path": "o.csv", "encoding": encoding}, table)
+    data = (tmp_path / "o.csv").read_bytes()
+    assert data == '"s"\n"x"\n"é"\n"y"\n'.encode(encoding)
+    if bom:
+        assert data.count(bom) == 1
+    back, _ = fs_run(CsvExtractor(), tmp_path, {"path": "o.csv", "encoding": encoding})
+    assert back.column("s").to_pylist() == ["x", "é", "y"]
+
+
+def test_writer_compression_with_another_encoding(tmp_path, fs_run):
+    """The compressed stream under the transcoder must be closed, or the file holds nothing."""
+    table = pa.table({"name": ["José", "Müller"]})
+    config = {"path": "o.csv.gz", "encoding": "latin-1", "compression": "gzip"}
+    fs_run(CsvWriter(), tmp_path, config, table)
+    data = gzip.decompress((tmp_path / "o.csv.gz").read_bytes())
+    assert data == '"name"\n"José"\n"Müller"\n'.encode("latin-1")
+    back, _ = fs_run(CsvExtractor(), tmp_path, {"path": "o.csv.gz", "encoding": "latin-1"})
+    assert back.column("name").to_pylist() == ["José", "Müller"]
+
+
+def test_writer_unknown_encoding(tmp_path, fs_run):
+    with pytest.raises(StepError) as err:
+        fs_run(
+            CsvWriter(), tmp_path, {"path": "o.csv", "encoding": "klingon"}, pa.table({"a": [1]})
+        )
+    assert str(err.value) == "Step 'step': unknown encoding 'klingon'."
+    assert list(tmp_path.glob("*o.csv*")) == []

@@ -192,3 +192,77 @@ def test_record_larger_than_block_size(tmp_path, fs_run, fmt):
     )
     table, _ = fs_run(driver, tmp_path, {"path": name, "block_size": 4 << 20})
     assert table.column("a").to_pylist() == [big, "b"]
+
+
+@pytest.mark.parametrize("tail", [' [{"a": 2}]', '\n{"a": 2}\n', ", 3"])
+def test_json_array_followed_by_more_data(tmp_path, fs_run, tail):
+    """Data after the closing ']' used to be dropped silently."""
+    (tmp_path / "a.json").write_text('[{"a": 1}]' + tail)
+    with pytest.raises(StepError) as err:
+        fs_run(JsonExtractor(), tmp_path, {"path": "a.json"}, step_id="load")
+    assert str(err.value) == (
+        f"Step 'load': {tmp_path / 'a.json'} is not valid JSON (unexpected"
+        f" {tail.strip()[0]!r} after the closing ']' of the array)."
+    )
+    (tmp_path / "b.json").write_text('[{"a": 1}]\n\n  ')
+    table, _ = fs_run(JsonExtractor(), tmp_path, {"path": "b.json"})
+    assert table.column("a").to_pylist() == [1]
+
+
+def test_json_writer_refuses_duplicate_column_names(tmp_path, fs_run):
+    """A JSON object keeps one value per key: the second 'id' silently replaced the first."""
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["id", "id"])
+    with pytest.raises(StepError) as err:
+        fs_run(JsonWriter(), tmp_path, {"path": "a.jsonl"}, table, step_id="save")
+    assert str(err.value) == (
+        "Step 'save': column 'id' appears more than once, and a JSON object can hold it only"
+        " once. Give the columns distinct names (e.g. with AS in the SQL)."
+    )
+    assert list(tmp_path.glob("*a.jsonl*")) == []
+
+
+@pytest.mark.parametrize("value", ["10.555", "123456789012.5"])
+def test_decimal_that_does_not_fit_names_value_and_row(tmp_path, fs_run, value):
+    """pyarrow's message ("Rescaling Decimal value would cause data loss") names no value."""
+    (tmp_path / "a.csv").write_text(f"id,amount\n1,10.5\n2,{value}\n")
+    with pytest.raises(StepError) as err:
+        fs_run(
+            CsvExtractor(),
+            tmp_path,
+            {"path": "a.csv", "schema": {"amount": "decimal128(10,2)"}},
+            step_id="load",
+        )
+    assert str(err.value) == (
+        f"Step 'load': {tmp_path / 'a.csv'}: column 'amount', row 2 (line 3): '{value}' is not a"
+        " valid decimal128(10, 2). Fix the data or change the type in schema:."
+    )
+
+
+def test_csv_columns_naming_a_missing_column(tmp_path, fs_run):
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(StepError) as err:
+        fs_run(CsvExtractor(), tmp_path, {"path": "a.csv", "columns": ["a", "zz"]}, step_id="load")
+    assert str(err.value) == f"Step 'load': {tmp_path / 'a.csv'} has no column 'zz' (it has: a, b)."
+
+
+@pytest.mark.parametrize("name", ["a.jsonl", "a.json"])
+def test_json_field_that_first_appears_after_the_first_block(tmp_path, fs_run, name):
+    """pyarrow only said "unexpected field": name the field and its row, and pinning helps."""
+    import json
+
+    records = [{"a": i} for i in range(20_000)] + [{"a": 1, "late": "x"}]
+    if name.endswith(".json"):
+        (tmp_path / name).write_text(json.dumps(records))
+    else:
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+    config = {"path": name, "block_size": 65536}
+    with pytest.raises(StepError) as err:
+        fs_run(JsonExtractor(), tmp_path, config, step_id="load")
+    assert str(err.value) == (
+        f"Step 'load': {tmp_path / name}: field 'late' first appears in row 20001, which is not in"
+        " the first block (65536 bytes) that the fields are taken from. Pin the field's type"
+        " with schema: or raise block_size:."
+    )
+    table, _ = fs_run(JsonExtractor(), tmp_path, {**config, "schema": {"late": "string"}})
+    assert table.num_rows == 20_001
+    assert table.column("late").to_pylist()[-2:] == [None, "x"]

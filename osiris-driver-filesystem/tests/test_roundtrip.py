@@ -301,3 +301,10 @@ def test_text_extractors_memory_is_bounded(tmp_path, fmt):
         peak = max(peak, pa.total_allocated_bytes() - base)
     assert total == rows
     assert size > 80 << 20 and peak < 48 << 20, (peak, size)
+
+
+def test_json_array_with_a_byte_order_mark(tmp_path, fs_run):
+    """format: auto already skipped a UTF-8 BOM to see the '[', the array reader must too."""
+    (tmp_path / "a.json").write_bytes('\ufeff [{"a": 1}, {"a": 2}]'.encode())
+    table, _ = fs_run(JsonExtractor(), tmp_path, {"path": "a.json"})
+    assert table.column("a").to_pylist() == [1, 2]

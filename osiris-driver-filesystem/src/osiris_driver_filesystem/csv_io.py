@@ -144,6 +144,8 @@ class _CsvFileReader:
             reader = pacsv.open_csv(source, read, parse, convert)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
             raise self._error(path, exc, invalid_rows) from exc
+        except KeyError as exc:  # a LookupError too, but pyarrow's "not in include_columns"
+            raise self._missing_column(path) from exc
         except LookupError as exc:
             raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
         if self.first_types is None:
@@ -163,6 +165,15 @@ class _CsvFileReader:
                 [f.with_type(self.pinned[f.name]) if f.name in self.binary else f for f in schema]
             )
         return pa.RecordBatchReader.from_batches(schema, self._batches(path, reader, invalid_rows))
+
+    def _missing_column(self, path: Path) -> StepError:
+        """``columns:`` names a column the header does not have."""
+        names = self._read_strings(path, None, names_only=True)
+        missing = [c for c in self.config.get("columns") or [] if c not in names]
+        return StepError(
+            self.step_id,
+            f"{path} has no column '{missing[0] if missing else '?'}' (it has: {', '.join(names)}).",
+        )
 
     def _batches(self, path: Path, reader: Any, invalid_rows: list) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
@@ -253,15 +264,17 @@ class _CsvFileReader:
     def _conversion_error(self, path: Path, match: re.Match) -> StepError:
         index, detail = match.groups()
         name = self._column_name(path, int(index))
+        type_ = self.column_types.get(name) or (self.first_types or {}).get(name)
         bad = _BAD_VALUE.search(detail)
         value = next((g for g in bad.groups() if g is not None), "") if bad else ""
         row = self._find_row(path, name, value) if bad else None
+        if not bad and type_ is not None:  # e.g. "Rescaling Decimal value would cause data loss"
+            row, value = self._find_bad_value(path, name, type_) or (None, "")
         where = "a row"
         if row:
             before = self.config.get("skip_rows", 0) + (1 if self.config.get("header", True) else 0)
             line = self._line_of_record(path, row + before)
             where = f"row {row} (line {line})" if line else f"row {row}"
-        type_ = self.column_types.get(name) or (self.first_types or {}).get(name)
         type_name = str(type_) if type_ is not None else "value of the column's type"
         pinned = name in self.pinned
         hint = (
@@ -287,6 +300,18 @@ class _CsvFileReader:
             for index, item in enumerate(batch.column(0).to_pylist()):
                 if item == value:
                     return offset + index + 1
+            offset += batch.num_rows
+        return None
+
+    def _find_bad_value(self, path: Path, name: str, type_: pa.DataType) -> tuple[int, str] | None:
+        """The first 1-based data row of column ``name`` whose text does not cast to ``type_``,
+        with that text: pyarrow names neither when a value is well-formed but does not fit
+        (a decimal with too many digits). Only on the error path."""
+        offset = 0
+        for batch in self._read_strings(path, name):
+            bad = common.first_bad_row(batch.column(0), type_)
+            if bad:
+                return offset + bad[0] + 1, bad[1]
             offset += batch.num_rows
         return None
 
@@ -317,6 +342,17 @@ class CsvWriter(common.FileWriter):
         return _write_csv(step_id, config, tmp, reader)
 
 
+def _codec_name(step_id: str, encoding: str) -> str:
+    """The canonical name of the writer's ``encoding`` (``UTF8`` -> ``utf-8``), checked before
+    any row is written."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise StepError(step_id, f"unknown encoding '{encoding}'.") from exc
+
+
 def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -329,17 +365,18 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
         eol="\r\n" if config.get("newline", "lf") == "crlf" else "\n",
     )
     compression = config.get("compression", "none")
-    encoding = config.get("encoding", "utf-8").lower().replace("_", "-")
+    encoding = config.get("encoding", "utf-8")
     rows = 0
     with pa.OSFile(str(tmp), "wb") as sink:
-        stream: Any = sink
+        # layers, innermost first; each is closed (flushed) before the one under it
+        layers: list[Any] = [sink]
         if compression != "none":
-            stream = pa.CompressedOutputStream(sink, compression)
-        if encoding not in ("utf-8", "utf8"):
-            stream = pa.PythonFile(textcodec.Transcoder(stream, encoding), mode="w")
+            layers.append(pa.CompressedOutputStream(sink, compression))
+        if _codec_name(step_id, encoding) != "utf-8":
+            layers.append(pa.PythonFile(textcodec.Transcoder(layers[-1], encoding), mode="w"))
         try:
             writer = pacsv.CSVWriter(
-                stream, textcodec.text_schema(reader.schema), write_options=options
+                layers[-1], textcodec.text_schema(reader.schema), write_options=options
             )
             for batch in reader:
                 writer.write_batch(textcodec.to_text_batch(batch))
@@ -356,6 +393,6 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
                 hint="Use encoding: utf-8.",
             ) from exc
         finally:
-            if stream is not sink:
-                stream.close()
+            for layer in reversed(layers[1:]):
+                layer.close()
     return rows

@@ -73,6 +73,8 @@ class ArrayLines(io.RawIOBase):
 
     def _next_line(self) -> bytes:
         if self._state == "start":
+            if self._skip_ws() == "\ufeff":  # a UTF-8 byte order mark, as _is_array allows
+                self._pos += 1
             if self._skip_ws() != "[":
                 raise ValueError("the file does not start with '['")
             self._pos += 1
@@ -81,7 +83,9 @@ class ArrayLines(io.RawIOBase):
             return b""
         char = self._skip_ws()
         if char == "]":
+            self._pos += 1
             self._state = "done"
+            self._expect_end()
             return b""
         if self._state == "items":
             if char != ",":
@@ -99,6 +103,13 @@ class ArrayLines(io.RawIOBase):
         raw = self._text[self._pos : end]
         self._pos = end
         return (raw.replace("\r", " ").replace("\n", " ") + "\n").encode("utf-8")
+
+    def _expect_end(self) -> None:
+        """Only whitespace may follow the closing ']': a second array or more objects after it
+        would otherwise be dropped without a word."""
+        rest = self._skip_ws()
+        if rest:
+            raise ValueError(f"unexpected {rest!r} after the closing ']' of the array")
 
     def readinto(self, buffer: Any) -> int:
         while len(self._out) < len(buffer):
@@ -214,6 +225,8 @@ def _open_json(
             except StopIteration:
                 return
             except (pa.ArrowInvalid, ValueError, UnicodeDecodeError) as exc:
+                if "unexpected field" in str(exc):
+                    raise _late_field_error(step_id, config, path, array, reader.schema) from exc
                 raise _error(step_id, config, path, exc, pinned, array) from exc
             yield _convert(step_id, path, batch.select(order), target, offset)
             offset += batch.num_rows
@@ -281,6 +294,37 @@ def _locate(
     return None
 
 
+def _late_field_error(
+    step_id: str, config: Mapping[str, Any], path: Path, array: bool, schema: pa.Schema
+) -> StepError:
+    """pyarrow takes the fields from the first block and only says "unexpected field" when a
+    new one comes later: name it and its row. Only on the error path."""
+    source = _lines(config, path, array)
+    where = "a field"
+    try:
+        lines = source if array else io.BufferedReader(source)
+        row = 0
+        for raw in lines:
+            if not raw.strip():
+                continue
+            row += 1
+            record = json.loads(raw)
+            new = [k for k in record if k not in schema.names] if isinstance(record, dict) else []
+            if new:
+                where = f"field '{new[0]}' first appears in row {row}, which"
+                break
+    except (ValueError, OSError):
+        pass
+    finally:
+        source.close()
+    return StepError(
+        step_id,
+        f"{path}: {where} is not in the first block ({common.block_size(config)} bytes) that"
+        " the fields are taken from.",
+        hint="Pin the field's type with schema: or raise block_size:.",
+    )
+
+
 def _error(
     step_id: str,
     config: Mapping[str, Any],
@@ -329,9 +373,24 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
+def _unique_names(step_id: str, names: list[str]) -> None:
+    """A JSON object holds a key once: a second column of the same name would silently replace
+    the first one's value, so it is an error (CSV and Parquet keep both)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise StepError(
+                step_id,
+                f"column '{name}' appears more than once, and a JSON object can hold it only once.",
+                hint="Give the columns distinct names (e.g. with AS in the SQL).",
+            )
+        seen.add(name)
+
+
 def _write_json(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
     import pyarrow as pa
 
+    _unique_names(step_id, reader.schema.names)
     array = config.get("format", "jsonl") == "array"
     compression = config.get("compression", "none")
     encoder = json.JSONEncoder(

@@ -90,24 +90,28 @@ def text_schema(schema: pa.Schema, *, json: bool = False) -> pa.Schema:
 
 
 class Transcoder(io.RawIOBase):
-    """A writable file that receives UTF-8 bytes and passes them on in another encoding."""
+    """A writable file that receives UTF-8 bytes and passes them on in another encoding.
+
+    Both sides are incremental: an encoding with a signature (``utf-8-sig``, ``utf-16``) writes
+    its BOM once at the start of the file, not at the start of every chunk pyarrow writes.
+    Closing it does not close the sink (the caller owns it)."""
 
     def __init__(self, sink: Any, encoding: str) -> None:
         self._sink = sink
         self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._encoding = encoding
+        self._encoder = codecs.getincrementalencoder(encoding)()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         text = self._decoder.decode(bytes(data))
-        self._sink.write(text.encode(self._encoding))
+        self._sink.write(self._encoder.encode(text))
         return len(data)
 
     def close(self) -> None:
         if not self.closed:
-            tail = self._decoder.decode(b"", final=True)
+            tail = self._encoder.encode(self._decoder.decode(b"", final=True), final=True)
             if tail:
-                self._sink.write(tail.encode(self._encoding))
+                self._sink.write(tail)
         super().close()
