@@ -228,3 +228,70 @@ def test_plugins_lists_provenance_and_broken_plugins(cli_run, monkeypatch):
     assert items["osiris.builtin.plugin"]["version"] == "0.1.0"
     # A broken plugin does not break unrelated commands.
     assert cli_run("components", "list", registry=False).exit_code == 0
+
+
+NUMBERS = """\
+oml_version: "0.1.0"
+name: numbers
+metadata: {weight: .inf}
+params: {ratio: 0.5, rows: .nan}
+steps:
+  - id: a
+    description: .nan
+    component: duckdb.processor
+    mode: transform
+    needs: []
+    config: {query: "SELECT ${params.ratio} AS r"}
+"""
+
+
+@pytest.mark.parametrize("mode", ["[transform]", "{transform: 1}"])
+def test_validate_mode_given_as_list_or_mapping_is_an_error(cli_run, tmp_path, mode):
+    support.write(
+        tmp_path,
+        'oml_version: "0.1.0"\nname: m\nsteps:\n  - id: a\n    component: duckdb.processor\n'
+        f"    mode: {mode}\n    needs: []\n    config: {{query: SELECT 1}}\n",
+    )
+    result = cli_run("oml", "validate", "pipeline.yaml")
+    assert result.exit_code == 2, result.output
+    assert "pipeline.yaml:6:5: error: steps[0].mode: mode must be read, write or transform" in (
+        result.stdout
+    )
+    assert "Unexpected" not in result.output
+
+
+def test_compile_rejects_non_finite_numbers_anywhere(cli_run, tmp_path):
+    support.write(tmp_path, NUMBERS)
+    result = cli_run("compile", "pipeline.yaml")
+    assert result.exit_code == 2, result.output
+    assert "pipeline.yaml:3:12: error: metadata.weight: inf is not a finite number" in result.stderr
+    assert "params.rows: nan is not a finite number" in result.stderr
+    assert "steps[0].description: nan is not a finite number" in result.stderr
+    assert not (tmp_path / "compiled").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400"])
+def test_compile_rejects_non_finite_float_params(cli_run, tmp_path, monkeypatch, value):
+    support.write(tmp_path, NUMBERS.replace(".inf", "1").replace(".nan", "1"))
+    result = cli_run("compile", "pipeline.yaml", "--param", f"ratio={value}")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"--param ratio must be a finite number like its default 0.5, got '{value}'"
+        in result.stderr
+    )
+    monkeypatch.setenv("OSIRIS_PARAM_RATIO", value)
+    from_env = cli_run("compile", "pipeline.yaml")
+    assert from_env.exit_code == 2, from_env.output
+    assert "environment variable OSIRIS_PARAM_RATIO must be a finite number" in from_env.stderr
+    assert not (tmp_path / "compiled").exists()
+
+
+def test_compile_out_below_a_file_exits_2(cli_run, tmp_path):
+    support.write(tmp_path, (EXAMPLES / "duckdb_only.yaml").read_text())
+    (tmp_path / "notes.txt").write_text("not a directory\n")
+    result = cli_run("compile", "pipeline.yaml", "--out", "notes.txt/build")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "Error: Cannot create the output directory notes.txt/build: notes.txt is a file."
+        " Choose another --out directory.\n"
+    )

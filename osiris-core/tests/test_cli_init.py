@@ -66,3 +66,10 @@ def test_example_project_plans_runs_and_shows(tmp_path, monkeypatch):
     ]
     shown = CliRunner().invoke(cli, ["logs", "show", "last"]).output
     assert "Status    succeeded" in shown and "write_summary" in shown
+
+
+def test_init_next_steps_quote_a_directory_with_spaces(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["init", "my project"])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("cd 'my project' && osiris run pipeline.yaml")

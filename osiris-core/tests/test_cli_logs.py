@@ -111,3 +111,20 @@ def test_gc_needs_exactly_one_rule(logs):
         _invoke("logs", "gc", "--keep", "1", "--older-than", "2", "--logs-dir", str(root)).exit_code
         == 2
     )
+
+
+@pytest.mark.parametrize("days", ["inf", "1e12", "100000000"])
+def test_gc_older_than_beyond_any_date_removes_nothing(logs, days):
+    root, first, second = logs
+    result = _invoke("logs", "gc", "--logs-dir", str(root), "--older-than", days)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Removed 0 session(s) from {root}.\n"
+    assert first.session_dir.is_dir() and second.session_dir.is_dir()
+
+
+def test_gc_older_than_nan_is_invalid_input(logs):
+    root, first, second = logs
+    result = _invoke("logs", "gc", "--logs-dir", str(root), "--older-than", "nan")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --older-than must be a number of days, not nan.\n"
+    assert first.session_dir.is_dir() and second.session_dir.is_dir()

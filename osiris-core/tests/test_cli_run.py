@@ -212,3 +212,14 @@ def test_progress_lines_on_a_terminal(capsys):
     reporter("event", {"event": "step_skipped", "step_id": "b", "reason": "x"})
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["[1/2] a done · 1,234 rows", "[2/2] b skipped"]
+
+
+@pytest.mark.parametrize("logs_dir", ["notes.txt", "notes.txt/logs"])
+def test_logs_dir_that_is_a_file_exits_2_with_one_sentence(invoke, tmp_path, logs_dir):
+    (tmp_path / "pipeline.yaml").write_text(OML)
+    (tmp_path / "notes.txt").write_text("a file\n")
+    result = invoke("run", "pipeline.yaml", "--logs-dir", logs_dir)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: The logs directory {logs_dir} is not a directory")
+    assert "Unexpected" not in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "a file\n"

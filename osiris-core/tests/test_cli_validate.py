@@ -83,3 +83,14 @@ def test_connections_resolving_and_secrets_masked(project, runner_kit, monkeypat
 def test_missing_explicit_connections_file_exits_2(project, runner_kit):
     result = _invoke(runner_kit.plugin_manager(), "--connections", "nope.yaml")
     assert result.exit_code == 2 and "FAIL  connections file:" in result.output
+
+
+def test_logs_dir_that_is_a_file_fails(project, runner_kit):
+    (project / "notes.txt").write_text("a file\n")
+    result = _invoke(runner_kit.plugin_manager(), "--logs-dir", "notes.txt/logs")
+    assert result.exit_code == 2, result.output
+    assert (
+        "FAIL  logs dir: The logs directory notes.txt/logs is not a directory"
+        " (notes.txt is a file)." in result.output
+    )
+    assert "(writable)" not in result.output

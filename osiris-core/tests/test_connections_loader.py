@@ -273,3 +273,50 @@ def test_resolve_registers_values_not_field_names_process_wide(tmp_path, conn_re
     event = {"dsn": "leak://u:***@h/db", "password": "not-this-one", "key": "PRI"}
     assert process_masker.mask_obj(event) == event
     assert process_masker.mask(f"x {SECRET} y") == "x *** y"
+
+
+def test_file_that_is_not_utf8_is_invalid_input(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"memdb:\n  main:\n    host: caf\xe9\n")
+    with pytest.raises(InvalidInputError) as info:
+        load_connections(path, cwd=tmp_path, env={})
+    assert str(info.value) == (
+        f"Connections file {path} is not UTF-8 text (byte 0xe9 at offset 28). Save it as UTF-8."
+    )
+
+
+def test_duplicate_keys_are_an_error_not_last_wins(tmp_path):
+    path = support.write(
+        tmp_path / "c.yaml", "memdb:\n  main:\n    host: prod.db\n    user: ada\n    host: dev.db\n"
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_connections(path, cwd=tmp_path, env={})
+    assert str(info.value) == (
+        f"Connections file {path} is not valid YAML at line 5: duplicate key 'host'."
+    )
+
+
+def test_merge_keys_may_still_override(tmp_path, conn_registry):
+    text = "memdb:\n  base: &b {host: a, user: u}\n  main:\n    <<: *b\n    host: b\n"
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    assert loaded.resolve("@memdb.main", conn_registry).values == {"host": "b", "user": "u"}
+
+
+def test_dates_stay_the_text_written(tmp_path, conn_registry):
+    text = "memdb:\n  main:\n    host: ok\n    user: ada\n    password: 2024-01-01\n"
+    loaded = load_connections(support.write(tmp_path / "c.yaml", text), cwd=tmp_path, env={})
+    resolved = loaded.resolve("@memdb.main", conn_registry)
+    assert resolved.values["password"] == "2024-01-01"
+    (listing,) = loaded.list(conn_registry)
+    assert listing.ok and listing.values["password"] == "***"
+
+
+def test_every_missing_required_field_is_named_once(tmp_path, conn_registry):
+    loaded = load_connections(
+        support.write(tmp_path / "c.yaml", "memdb:\n  main:\n    port: 1\n"), cwd=tmp_path, env={}
+    )
+    (listing,) = loaded.list(conn_registry)
+    assert listing.problems == [
+        "Connection '@memdb.main' is missing the required field 'host'.",
+        "Connection '@memdb.main' is missing the required field 'user'.",
+    ]

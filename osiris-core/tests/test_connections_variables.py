@@ -1,5 +1,6 @@
 import pytest
 from osiris.connections.variables import Variables, VariableSyntaxError, read_dotenv
+from osiris.errors import InvalidInputError
 
 
 def test_braced_default_escape_and_embedded():
@@ -64,3 +65,12 @@ def test_read_dotenv_with_byte_order_mark(tmp_path):
     env = tmp_path / ".env"
     env.write_bytes("\ufeffFIRST=1\r\nSECOND=2\r\n".encode())
     assert read_dotenv(env) == {"FIRST": "1", "SECOND": "2"}
+
+
+def test_read_dotenv_that_is_not_utf8_is_one_sentence(tmp_path):
+    env = tmp_path / ".env"
+    env.write_bytes(b"FIRST=1\nSECOND=caf\xe9\n")
+    with pytest.raises(InvalidInputError) as info:
+        read_dotenv(env)
+    assert str(info.value) == f"{env} is not UTF-8 text (byte 0xe9 on line 2). Save it as UTF-8."
+    assert info.value.exit_code == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -114,5 +115,5 @@ def init(directory: Path, force: bool) -> None:
         "\nNext steps:\n"
         "  pip install osiris-driver-filesystem   # components of the example\n"
         "  osiris validate                         # what is installed and configured\n"
-        f"  cd {directory} && osiris run pipeline.yaml"
+        f"  cd {shlex.quote(str(directory))} && osiris run pipeline.yaml"  # copy-pastable with spaces
     )

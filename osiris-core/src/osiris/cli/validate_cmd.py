@@ -162,8 +162,12 @@ def _connection_checks(registry: Any, path: Path | None) -> list[Check]:
 
 def _logs_check(logs_dir: Path | None) -> Check:
     from osiris.session import resolve_logs_dir
+    from osiris.session.paths import logs_dir_problem
 
     root = resolve_logs_dir(logs_dir)
+    problem = logs_dir_problem(root)
+    if problem:
+        return Check("logs dir", "fail", f"{problem} Set --logs-dir or OSIRIS_LOGS_DIR")
     probe = root if root.exists() else next((p for p in root.parents if p.exists()), Path("."))
     if os.access(probe, os.W_OK):
         return Check("logs dir", "ok", f"{root} (writable)")

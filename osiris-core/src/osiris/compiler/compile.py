@@ -150,7 +150,7 @@ def _write_atomically(
             f"Output directory {out} exists and is not a previous compile output.",
             hint="Choose another --out directory or empty this one.",
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         (staging / "cfg").mkdir()
@@ -174,6 +174,23 @@ def _write_atomically(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _make_parent(out: Path) -> None:
+    """Create ``out``'s parent; a file in the way (``--out notes.txt/x``) is one sentence."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocking = next((p for p in out.parents if p.exists()), None)
+        reason = (
+            f"{blocking} is a file"
+            if blocking is not None and not blocking.is_dir()
+            else exc.strerror or type(exc).__name__
+        )
+        raise InvalidInputError(
+            f"Cannot create the output directory {out}: {reason}.",
+            hint="Choose another --out directory.",
+        ) from None
 
 
 def _replaceable(out: Path) -> bool:

@@ -6,6 +6,7 @@ resolved (or listed), so a missing variable of an unused connection never blocks
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from osiris.masking import MASK, Masker, process_masker, url_password
 
 CONNECTIONS_FILE = "osiris_connections.yaml"
 SUPPORTED_VERSIONS = (1, 1.0, "1", "1.0")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _GUESSED_SECRET = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
 """Secret-looking field names, used only for families that are not installed (no declaration)."""
 
@@ -292,7 +294,13 @@ def _read(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     import yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_bytes().decode("utf-8-sig"), Loader=_strict_loader())
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"Connections file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+            f" at offset {exc.start}).",
+            hint="Save it as UTF-8.",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -321,6 +329,36 @@ def _read(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
         if not isinstance(raw, dict):
             raise InvalidInputError(f"'connections' in {path} must be a mapping of families.")
     return {str(name): _family(path, str(name), aliases) for name, aliases in raw.items()}
+
+
+@functools.cache
+def _strict_loader() -> type:
+    """A safe YAML loader where dates stay the text written and a duplicate key is an error.
+
+    ``yaml.safe_load`` keeps the last of two duplicate keys without a word (a silently wrong
+    host or password) and turns ``password: 2024-01-01`` into a date no schema accepts.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                        )
+                    seen.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    StrictLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return StrictLoader
 
 
 def _family(path: Path, name: str, aliases: Any) -> dict[str, dict[str, Any]]:
@@ -422,9 +460,10 @@ def _schema_problems(
     for error in errors:
         where = ".".join(str(part) for part in error.absolute_path)
         if error.validator == "required":
-            absent = [name for name in error.validator_value if name not in error.instance]
-            field_name = ".".join(filter(None, [where, absent[0] if absent else ""]))
-            problems.append(f"Connection '{ref}' is missing the required field '{field_name}'.")
+            # one error per missing field, each carrying the whole list: name them all, once
+            for absent in [name for name in error.validator_value if name not in error.instance]:
+                field_name = ".".join(filter(None, [where, absent]))
+                problems.append(f"Connection '{ref}' is missing the required field '{field_name}'.")
         elif error.validator == "additionalProperties":
             problems.append(f"Connection '{ref}': {error.message}.")
         elif error.validator == "type" and not isinstance(error.instance, dict | list):
@@ -442,7 +481,7 @@ def _schema_problems(
             )
         else:
             problems.append(f"Connection '{ref}' field '{where}': {masker.mask(error.message)}.")
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def _json_type(value: Any) -> str:

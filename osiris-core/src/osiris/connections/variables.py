@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from osiris.errors import InvalidInputError
+
 _TOKEN = re.compile(r"\$\$|\$\{(?P<body>[^}]*)\}|\$\{(?P<open>[^}]*)$")
 _BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
 _DOTENV_LINE = re.compile(r"(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)")
@@ -80,7 +82,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8-sig").splitlines():
+    for raw in _dotenv_text(path).splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -89,6 +91,20 @@ def read_dotenv(path: Path) -> dict[str, str]:
             continue
         values[match["key"]] = _dotenv_value(match["value"].strip())
     return values
+
+
+def _dotenv_text(path: Path) -> str:
+    """The file's text; an unreadable or non-UTF-8 ``.env`` is one sentence, not a traceback."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}).",
+            hint="Save it as UTF-8.",
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot read {path}: {exc.strerror}.") from None
 
 
 def _dotenv_value(value: str) -> str:

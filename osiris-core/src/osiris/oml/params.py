@@ -7,6 +7,7 @@ integer where the default is ``100``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ PARAM_REF = re.compile(r"\$\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENV_PREFIX = "OSIRIS_PARAM_"
 _MISSING = object()
+_KINDS = {"bool": "a boolean (true/false)", "int": "an integer", "float": "a finite number"}
+"""How a declared default's type is named when a text value does not convert to it."""
 
 
 @dataclass
@@ -252,6 +255,13 @@ def _referenced(steps: Any) -> set[str]:
     return found
 
 
+def _finite(number: float) -> float:
+    """``nan`` and ``inf`` (or ``1e400``) parse as floats but cannot be written to meta.json."""
+    if not math.isfinite(number):
+        raise ValueError(number)
+    return number
+
+
 def _typed(
     name: str, text: str, default: Any, source: str, out: ParamResolution, position: Position
 ) -> Any:
@@ -267,10 +277,9 @@ def _typed(
         if isinstance(default, int):
             return int(text)
         if isinstance(default, float):
-            return float(text)
+            return _finite(float(text))
     except ValueError:
-        kind = type(default).__name__
-        kind = {"bool": "a boolean (true/false)", "int": "an integer", "float": "a number"}[kind]
+        kind = _KINDS[type(default).__name__]
         out.issues.append(
             Issue(
                 f"params.{name}",

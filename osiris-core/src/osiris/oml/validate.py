@@ -164,6 +164,7 @@ class _Checker:
     ) -> Pipeline | None:
         data = self.doc.data
         self._top_level(data)
+        self._non_finite(data, ())  # all of it is hashed into oml_fp; config goes to cfg/*.json
         resolution = resolve_params(
             data, profile=profile, cli=cli, env=env, position=self.doc.position
         )
@@ -282,7 +283,6 @@ class _Checker:
         draft.config = config
         if "needs" in raw:
             draft.needs = self._needs_list(raw["needs"], (*here, "needs"))
-        self._non_finite(config, (*here, "config"))
         secret_paths = self._literal_secrets(config, (*here, "config"), draft.component)
         config = draft.config = self._connection(config, (*here, "config"), draft.component)
         if draft.component is not None:
@@ -336,7 +336,7 @@ class _Checker:
         if mode is None:
             self.add(here, "the step has no mode", f"add mode: {choices}")
             return None
-        if mode not in MODES:
+        if not isinstance(mode, str) or mode not in MODES:  # a list or mapping is not hashable
             hint = " (OML calls it read)" if mode == "extract" else ""
             self.add(
                 (*here, "mode"),

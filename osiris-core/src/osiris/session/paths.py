@@ -31,5 +31,17 @@ def resolve_logs_dir(option: str | os.PathLike | None = None) -> Path:
     return Path(value)
 
 
+def logs_dir_problem(root: Path) -> str | None:
+    """Why sessions cannot be created under ``root``: it (or its nearest existing parent) is a file.
+
+    Checked up front so ``--logs-dir some.txt`` is one sentence, not a ``NotADirectoryError``.
+    """
+    existing = next((p for p in (root, *root.parents) if p.exists()), None)
+    if existing is None or existing.is_dir():
+        return None
+    which = "" if existing == root else f" ({existing} is a file)"
+    return f"The logs directory {root} is not a directory{which}."
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -97,7 +98,12 @@ def select_for_gc(
     if keep is not None:
         return sessions[keep:]
     assert older_than_days is not None
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    if math.isnan(older_than_days):
+        raise InvalidInputError("--older-than must be a number of days, not nan.")
+    try:
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    except OverflowError:  # before year 1 (or infinite): no session is that old
+        return []
     return [s for s in sessions if s.started < cutoff]
 
 
