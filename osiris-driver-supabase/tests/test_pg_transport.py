@@ -601,3 +601,23 @@ def test_arrow_uuid_extension_becomes_uuid(tmp_path, sb_pg, sb_db_connection):
         (uuid.UUID(int=5),),
         (None,),
     ]
+
+
+def test_an_unparsable_db_url_is_refused_without_quoting_the_password(tmp_path, sb_schema):
+    """libpq's parse error quotes the URL around the fault: here the tail of the password."""
+    from osiris.errors import InvalidInputError
+    from osiris_driver_supabase.family import SupabaseFamily
+
+    password = "p@ss:w/rd%"
+    conn = {"db_url": f"postgresql://postgres:{password}@127.0.0.1:5432/test", "schema": sb_schema}
+    fragments = ("rd%", "ss:w", "w/rd", "p@ss")
+    data = pa.table({"id": pa.array([1], pa.int32())})
+    with pytest.raises(InvalidInputError) as written:
+        _write(tmp_path, conn, {"table": "t", "create_if_missing": True}, _input(data))
+    with pytest.raises(InvalidInputError) as read:
+        _read(tmp_path, conn, {"query": "SELECT 1"})
+    doctor = SupabaseFamily().doctor(conn)
+    assert (doctor.ok, doctor.category) == (False, "config")
+    for text in (str(written.value), str(read.value), doctor.message):
+        assert "db_url is not a valid PostgreSQL connection string" in text
+        assert not any(fragment in text for fragment in fragments), text

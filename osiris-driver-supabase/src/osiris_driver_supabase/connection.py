@@ -93,7 +93,24 @@ def connect(settings: Settings) -> psycopg.Connection:
     import psycopg
 
     assert settings.dsn
+    check_dsn(settings.dsn)
     return psycopg.connect(settings.dsn, **connect_kwargs(settings))
+
+
+def check_dsn(dsn: str) -> None:
+    """Refuse a DSN libpq cannot parse, without its parser's message: that message quotes the DSN
+    around the fault, which is often inside the password (``postgresql://u:p@ss@host``)."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(dsn)
+    except ProgrammingError:
+        raise InvalidInputError(
+            "The supabase connection's db_url is not a valid PostgreSQL connection string.",
+            hint="Percent-encode special characters in the password (@ as %40, : as %3A,"
+            " / as %2F, % as %25), or use the key=value form.",
+        ) from None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from osiris_driver_supabase.connection import (
     DSN_FIELDS,
     KEY_FIELDS,
     Settings,
+    check_dsn,
     connect,
     settings_from,
 )
@@ -56,6 +57,8 @@ class SupabaseFamily(ConnectionFamily):
         """Check the REST endpoint (when url+key are set) and the database (when a DSN is set)."""
         try:
             settings = settings_from(connection)
+            if settings.dsn:
+                check_dsn(settings.dsn)
         except Exception as exc:
             return DoctorResult(False, "config", str(exc))
         checks: dict[str, DoctorResult] = {}
