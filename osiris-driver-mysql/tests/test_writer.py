@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pyarrow as pa
 import pytest
 from osiris.errors import StepError
@@ -205,3 +207,50 @@ def test_nanoseconds_are_refused_on_both_paths(mysql_ctx, mysql_exec, monkeypatc
         MySQLWriter().run(step_id="write", config={"table": "stamps", "primary_key": "id"},
                           inputs={"df_src": StepData.from_table(table)}, ctx=ctx)  # fmt: skip
     assert mysql_exec("SELECT COUNT(*) FROM stamps") == [(0,)]
+
+
+PRECISE = {  # column DDL: (arrow values of a column that fits, arrow values with one that does not)
+    "d DECIMAL(10,2)": (
+        pa.array([Decimal("1.2300"), None, Decimal("-7.5000")], pa.decimal128(12, 4)),
+        pa.array([Decimal("1.2300"), Decimal("1.2345"), None], pa.decimal128(12, 4)),
+    ),
+    "d DECIMAL(10,2) ": (  # floats are written as their shortest text
+        pa.array([0.1, 2.5, None], pa.float64()),
+        pa.array([0.1, 0.125, None], pa.float64()),
+    ),
+    "d INT": (
+        pa.array([1.0, -3.0, None], pa.float64()),
+        pa.array([1.0, 1.5, None], pa.float64()),
+    ),
+    "d DATETIME": (
+        pa.array([1_000_000, 2_000_000, None], pa.timestamp("us")),
+        pa.array([1_000_000, 2_500_000, None], pa.timestamp("us")),
+    ),
+    "d DATETIME(3)": (
+        pa.array([1_001_000, None, 2_000_000], pa.timestamp("us")),
+        pa.array([1_001_000, 1_001_001, None], pa.timestamp("us")),
+    ),
+    "d TIME": (
+        pa.array([3_600_000_000, None, -1_000_000], pa.duration("us")),
+        pa.array([3_600_000_000, 1_500_000, None], pa.duration("us")),
+    ),
+}
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["load-data", "insert"])
+@pytest.mark.parametrize("ddl", PRECISE)
+def test_values_the_column_would_round_are_refused(mysql_ctx, mysql_exec, monkeypatch, bulk, ddl):
+    """MySQL rounds a too-precise value into its column (mostly without a warning): refuse it."""
+    if not bulk:
+        monkeypatch.setattr(writer_module, "bulk_load_available", lambda cur: False)
+    mysql_exec(f"CREATE TABLE p (id INT PRIMARY KEY, {ddl})", "INSERT INTO p VALUES (9, NULL)")
+    fits, rounded = PRECISE[ddl]
+    ids = pa.array([1, 2, 3], pa.int32())
+    for mode in ("append", "replace", "upsert"):
+        data = StepData.from_table(pa.table({"id": ids, "d": rounded}))
+        with pytest.raises(StepError, match=r"column 'd' at row with id=2 \(") as err:
+            write(mysql_ctx, data, table="p", mode=mode, primary_key="id")
+        assert "nothing was written" in str(err.value)
+        assert mysql_exec("SELECT id FROM p") == [(9,)]
+    write(mysql_ctx, StepData.from_table(pa.table({"id": ids, "d": fits})), table="p")
+    assert mysql_exec("SELECT count(*) FROM p") == [(4,)]

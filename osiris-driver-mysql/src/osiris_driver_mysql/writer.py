@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from osiris.errors import StepError
 
 from osiris_driver_mysql.connect import connect_pymysql, quote_ident, validate_table_name
+from osiris_driver_mysql.fits import TargetColumn, check_fits
 from osiris_driver_mysql.types import CellError, load_data_block, mysql_column_type
 
 if TYPE_CHECKING:
@@ -85,13 +86,18 @@ class _Job:
 
     def _target_columns(self, cur: Any) -> list[str] | None:
         cur.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+            "SELECT column_name, data_type, numeric_scale, datetime_precision"
+            " FROM information_schema.columns WHERE table_schema ="
             " COALESCE(%s, DATABASE()) AND table_name = %s ORDER BY ordinal_position",
             (self.schema, self.table),
         )
         rows = cur.fetchall()
-        self.bit_columns = {name for name, data_type in rows if data_type == "bit"}
-        return [name for name, _ in rows] or None
+        self.bit_columns = {name for name, data_type, _, _ in rows if data_type == "bit"}
+        self.target_types = {
+            name: TargetColumn(str(data_type).lower(), scale, fsp)
+            for name, data_type, scale, fsp in rows
+        }
+        return [name for name, *_ in rows] or None
 
     def _create_sql(self, table_sql: str, arrow_schema: pa.Schema) -> str:
         missing = [k for k in self.keys if k not in arrow_schema.names]
@@ -246,6 +252,10 @@ class _Job:
     def _load_batch(
         self, cur: Any, into: str, batch: pa.RecordBatch, columns: list[str], offset: int
     ) -> None:
+        try:
+            check_fits(batch, self.target_types)
+        except CellError as exc:
+            raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc
         if not self.bulk:
             self._insert_batch(cur, into, batch, columns, offset)
             return
