@@ -621,3 +621,44 @@ def test_an_unparsable_db_url_is_refused_without_quoting_the_password(tmp_path, 
     for text in (str(written.value), str(read.value), doctor.message):
         assert "db_url is not a valid PostgreSQL connection string" in text
         assert not any(fragment in text for fragment in fragments), text
+
+
+@pytest.mark.parametrize(
+    ("ddl", "fits", "rounded"),
+    [
+        ("numeric(10,2)", pa.array([0.1, 2.5]), pa.array([0.1, 0.125])),
+        (
+            "timestamp(0)",
+            pa.array([1_000_000, 2_000_000], pa.timestamp("us")),
+            pa.array([1_000_000, 2_500_000], pa.timestamp("us")),
+        ),
+        (
+            "timestamptz(3)",
+            pa.array([1_001_000, 2_000_000], pa.timestamp("us", tz="UTC")),
+            pa.array([1_001_000, 1_001_001], pa.timestamp("us", tz="UTC")),
+        ),
+        (
+            "time(3)",
+            pa.array([1_001_000, 0], pa.time64("us")),
+            pa.array([0, 1_001_001], pa.time64("us")),
+        ),
+    ],
+)
+def test_values_the_column_would_round_are_refused(
+    tmp_path, sb_pg, sb_db_connection, ddl, fits, rounded
+):
+    """PostgreSQL rounds floats into numeric(p,s) and seconds into timestamp(p) silently."""
+    sb_pg.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {ddl})")
+    ids = pa.array([1, 2], pa.int32())
+    for mode in ("append", "replace", "upsert"):
+        with pytest.raises(StepError, match=r"column 'v' input row 2: \(.*\) ") as err:
+            _write(
+                tmp_path,
+                sb_db_connection,
+                {"table": "t", "write_mode": mode, "primary_key": "id"},
+                _input(pa.table({"id": ids, "v": rounded}), batch_rows=1),
+            )
+        assert "nothing was changed" in str(err.value)
+        assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    _write(tmp_path, sb_db_connection, {"table": "t"}, _input(pa.table({"id": ids, "v": fits})))
+    assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 2

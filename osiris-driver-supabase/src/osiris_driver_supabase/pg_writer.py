@@ -23,6 +23,7 @@ from osiris.errors import StepError
 from osiris_driver_supabase import pgbinary
 from osiris_driver_supabase.connection import Settings, connect, qualified, quote_ident
 from osiris_driver_supabase.encode import to_copy_csv
+from osiris_driver_supabase.rounding import Check, refuse_rounded, rounding_checks
 from osiris_driver_supabase.types import pg_ddl_type
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def write_postgres(
                 cur.execute(f"DELETE FROM {target.name}")
             staged = target.mode == "upsert" and not created
             copy_into = _staging(cur, target) if staged else target.name
-            types = _column_types(step_id, cur, target, reader.schema)
+            types, full_types = _column_types(step_id, cur, target, reader.schema)
             binary = pgbinary.plan(reader.schema, types) if target.copy_format == "auto" else None
             ctx.log_event(
                 "write_start",
@@ -82,7 +83,8 @@ def write_postgres(
                 staging=staged,
                 copy_format="binary" if binary else "csv",
             )
-            rows = _copy(step_id, cur, copy_into, columns, reader, binary)
+            checks = rounding_checks(full_types, reader.schema)
+            rows = _copy(step_id, cur, copy_into, columns, reader, binary, checks)
             if staged:
                 _merge(step_id, cur, target, copy_into, columns)
             if created and target.primary_key:
@@ -158,8 +160,9 @@ def _staging(cur: psycopg.Cursor, target: Target) -> str:
 
 def _column_types(
     step_id: str, cur: psycopg.Cursor, target: Target, schema: pa.Schema
-) -> dict[str, str]:
-    """Target column types; refuses decimals the column would round (numeric(p,s) too narrow)."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Target column types without and with modifiers (``numeric``, ``numeric(10,2)``); refuses
+    decimal columns the target would round (numeric(p,s) too narrow)."""
     import re
 
     import pyarrow.types as t
@@ -180,7 +183,7 @@ def _column_types(
                 " PostgreSQL would round them.",
                 hint="Widen the column or round explicitly in a duckdb.processor step.",
             )
-    return {name: base for name, base, _ in rows}
+    return {name: base for name, base, _ in rows}, {name: full for name, _, full in rows}
 
 
 def _copy(
@@ -190,6 +193,7 @@ def _copy(
     columns: list[str],
     reader: pa.RecordBatchReader,
     binary: Any,
+    checks: dict[str, Check],
 ) -> int:
     """Stream every batch into ``COPY into FROM STDIN``; the send runs on a writer thread."""
     fmt = "binary" if binary else "csv"
@@ -227,6 +231,7 @@ def _copy(
             if stop.is_set():
                 break
             if batch.num_rows:
+                refuse_rounded(step_id, batch, checks, rows + 1)
                 chunks.put(
                     pgbinary.encode(batch, binary) if binary else to_copy_csv(batch, rows + 1)
                 )

@@ -1,0 +1,87 @@
+"""Would a target column round this Arrow column? The first value it would change, if any.
+
+Databases store a value too precise for its column by rounding it, often without a warning:
+1.2345 into DECIMAL(10,2) or numeric(10,2), a fraction of a second into DATETIME or
+timestamp(0), 1.5 into an integer column. Writers ask these before they send a batch, and refuse
+with the column and row instead of writing a changed value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Finding = tuple[int, str]
+"""The row index in the array and what is wrong with its value."""
+
+
+def beyond_scale(array: pa.Array, scale: int) -> Finding | None:
+    """A decimal or float with more decimal places than ``scale`` (floats as their shortest
+    text, which is how writers render them)."""
+    import pyarrow as pa
+
+    typ = array.type
+    if pa.types.is_decimal(typ) and typ.scale > scale:
+        values = array.to_pylist()
+    elif pa.types.is_floating(typ):
+        values = [None if v is None or v != v else Decimal(repr(v)) for v in array.to_pylist()]
+    else:
+        return None
+    for i, value in enumerate(values):
+        if value is not None and value.is_finite() and _places_beyond(value, scale):
+            return i, f"({value}) has more than {scale} decimal places"
+    return None
+
+
+def _places_beyond(value: Decimal, scale: int) -> bool:
+    """Whether ``value`` has a non-zero digit after ``scale`` decimal places (exact at any size:
+    no decimal context is involved)."""
+    _, digits, exponent = value.as_tuple()
+    beyond = -int(exponent) - scale
+    return beyond > 0 and any(digits[-beyond:])
+
+
+def not_whole(array: pa.Array) -> Finding | None:
+    """A float or decimal with a fraction, for an integer column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = array.type
+    if pa.types.is_floating(typ):
+        lossy = pc.and_(pc.is_finite(array), pc.not_equal(pc.floor(array), array))
+    elif pa.types.is_decimal(typ) and typ.scale > 0:
+        lossy = pc.not_equal(pc.floor(array), array)
+    else:
+        return None
+    return _first(array, lossy, "has a fraction the integer column would round away")
+
+
+def beyond_second_digits(array: pa.Array, digits: int) -> Finding | None:
+    """A timestamp, time or duration with more fractional-second digits than ``digits``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = array.type
+    if not (pa.types.is_timestamp(typ) or pa.types.is_time(typ) or pa.types.is_duration(typ)):
+        return None
+    extra = {"s": 0, "ms": 3, "us": 6, "ns": 9}[typ.unit] - digits
+    if extra <= 0:
+        return None
+    ticks = array.cast(pa.int64())
+    step = 10**extra
+    lossy = pc.not_equal(pc.subtract(ticks, pc.multiply(pc.divide(ticks, step), step)), 0)
+    kept = "no fraction of a second" if digits == 0 else f"{digits} digits of a second"
+    return _first(array, lossy, f"is more precise than the column ({kept})")
+
+
+def _first(array: pa.Array, lossy: pa.Array, problem: str) -> Finding | None:
+    import pyarrow.compute as pc
+
+    lossy = pc.fill_null(lossy, False)
+    if not pc.any(lossy).as_py():
+        return None
+    row = int(pc.index(lossy, True).as_py())
+    return row, f"({array[row].as_py()}) {problem}"
