@@ -233,3 +233,19 @@ def test_writer_unknown_encoding(tmp_path, fs_run):
         )
     assert str(err.value) == "Step 'step': unknown encoding 'klingon'."
     assert list(tmp_path.glob("*o.csv*")) == []
+
+
+def test_whole_numbers_beyond_int64_are_not_read_as_floats(tmp_path, fs_run):
+    """pyarrow would infer float64 and drop the last digits of a 20-digit id."""
+    _write(tmp_path, "ids.csv", b"id,x\n1,0.5\n12345678901234567891,1.5\n")
+    with pytest.raises(StepError, match=r"column 'id' holds whole numbers beyond int64") as err:
+        fs_run(CsvExtractor(), tmp_path, {"path": "ids.csv"})
+    assert "12345678901234567891" in str(err.value) and "decimal128(38, 0)" in err.value.hint
+    pinned, _ = fs_run(
+        CsvExtractor(), tmp_path, {"path": "ids.csv", "schema": {"id": "decimal128(38, 0)"}}
+    )
+    assert pinned.column("id").to_pylist() == [
+        decimal.Decimal(1),
+        decimal.Decimal("12345678901234567891"),
+    ]
+    assert pinned.column("x").to_pylist() == [0.5, 1.5]  # a real float column stays one

@@ -150,6 +150,7 @@ class _CsvFileReader:
             raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
         if self.first_types is None:
             self.first_types = {f.name: f.type for f in reader.schema}
+            self._refuse_overflowed_integers(path, reader.schema)
         for field in reader.schema:
             if textcodec.is_binary(field.type) and field.name not in self.binary:
                 raise StepError(
@@ -165,6 +166,32 @@ class _CsvFileReader:
                 [f.with_type(self.pinned[f.name]) if f.name in self.binary else f for f in schema]
             )
         return pa.RecordBatchReader.from_batches(schema, self._batches(path, reader, invalid_rows))
+
+    def _refuse_overflowed_integers(self, path: Path, schema: pa.Schema) -> None:
+        """pyarrow infers whole numbers beyond int64 as float64, which changes them (20-digit ids
+        lose their last digits): refuse, and say how to pin the column. Looks at the first block,
+        where the types are inferred."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for field in schema:
+            if not pa.types.is_floating(field.type) or field.name in self.column_types:
+                continue
+            first = next(iter(self._read_strings(path, field.name)), None)
+            texts = first.column(0).drop_null() if first is not None else None
+            if (
+                not texts
+                or not pc.all(pc.match_substring_regex(texts, r"^\s*[+-]?\d+\s*$")).as_py()
+            ):
+                continue
+            big = next((t for t in texts.to_pylist() if not -(2**63) <= int(t) < 2**63), None)
+            if big is not None:
+                raise StepError(
+                    self.step_id,
+                    f"{path}: column '{field.name}' holds whole numbers beyond int64 (e.g."
+                    f" {big.strip()}), which would be read as inexact floats.",
+                    hint=f"Pin it: schema: {{{field.name}: decimal128(38, 0)}} (or string).",
+                )
 
     def _missing_column(self, path: Path) -> StepError:
         """``columns:`` names a column the header does not have."""
