@@ -50,6 +50,8 @@ REJECTED = {
     "SELECT * FROM t LOCK IN SHARE MODE": "LOCK IN SHARE MODE",
     "SELECT 1 /*! ; DROP TABLE x */": "more than one statement",
     "SELECT 1 /*!50000 , (SELECT 1 INTO @a) */": "INTO",
+    "SELECT 1 /*M! ; DROP TABLE x */": "more than one statement",
+    "SELECT 1 /*M!100000 , (SELECT 1 INTO @a) */": "INTO",
     "SELECT 'unterminated": "unterminated",
     "SELECT 1 /* unterminated": "unterminated",
     'SELECT "unterminated': "unterminated",

@@ -2,9 +2,9 @@
 
 Why a lexer and not a regex: keywords inside comments and string/identifier literals must not
 count, and literals must not hide code. MySQL and PostgreSQL disagree on what a literal is
-(``#`` comments, ``$tag$`` quotes, nested ``/* */``, MySQL's executable ``/*! … */``) and
-server settings change backslash escapes, so the query is analysed under every combination and
-rejected if any finds a problem. Drivers also run queries inside a read-only transaction; this check gives the early,
+(``#`` comments, ``$tag$`` quotes, nested ``/* */``, MySQL's executable ``/*! … */`` and
+MariaDB's ``/*M! … */``) and server settings change backslash escapes, so the query is analysed
+under every combination and rejected if any finds a problem. Drivers also run queries inside a read-only transaction; this check gives the early,
 clear sentence at validation time.
 """
 
@@ -117,8 +117,8 @@ def _describe(words: list[tuple[str, int]], i: int) -> str:
 def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
     """The query with comments and literals replaced by spaces, or ``None`` if one is unterminated.
 
-    Literals become a space so adjacent words stay apart; ``/*! … */`` keeps its content in MySQL
-    because MySQL executes it.
+    Literals become a space so adjacent words stay apart; ``/*! … */`` (and MariaDB's
+    ``/*M! … */``) keeps its content in MySQL because the server executes it.
     """
     out: list[str] = []
     i, n = 0, len(query)
@@ -132,8 +132,9 @@ def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
             i = n if end < 0 else end
             out.append(" ")
         elif c == "/" and nxt == "*":
-            if mysql and query.startswith("/*!", i):  # executable comment: its body is code
-                j = i + 3
+            executable = query.startswith("/*!", i) or query.startswith("/*M!", i)
+            if mysql and executable:  # MySQL's /*! and MariaDB's /*M!: the body is code
+                j = i + (4 if query[i + 2] == "M" else 3)
                 while j < n and query[j].isdigit():
                     j += 1
                 end = query.find("*/", j)

