@@ -138,6 +138,16 @@ def test_compile_writes_output_and_last_compile(cli_run, tmp_path):
     assert "HAVING count(*) >= 2" in cfg["query"]
 
 
+def test_compile_succeeds_when_the_last_compile_cannot_be_recorded(cli_run, tmp_path):
+    (tmp_path / ".osiris").write_text("a file where the state directory would go")
+    oml = support.write(tmp_path, (EXAMPLES / "duckdb_only.yaml").read_text())
+    result = cli_run("compile", str(oml))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "compiled" / "manifest.yaml").is_file()
+    assert "Warning: could not record the compile in .osiris/last_compile.json" in result.stderr
+    assert "`osiris run --last-compile` will not find it" in result.stderr
+
+
 def test_compile_json_and_param(cli_run, tmp_path):
     support.write(tmp_path, (EXAMPLES / "duckdb_only.yaml").read_text())
     result = cli_run("compile", "pipeline.yaml", "--out", "build", "--param", "rows=5", "--json")

@@ -58,6 +58,16 @@ def test_list_uses_env_and_handles_empty(tmp_path, monkeypatch):
     assert result.exit_code == 0 and result.output.startswith("No sessions in ")
 
 
+@pytest.mark.parametrize("command", [["list"], ["show", "last"], ["gc", "--keep", "1"]])
+def test_logs_dir_that_is_a_file_is_invalid_input(tmp_path, command):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a directory")
+    result = _invoke("logs", *command, "--logs-dir", str(notes))
+    assert result.exit_code == 2, result.output
+    assert f"The logs directory {notes} is not a directory." in result.output
+    assert notes.read_text() == "not a directory"
+
+
 def test_show_success_and_failure(logs):
     root, first, second = logs
     out = _invoke("logs", "show", first.session_id, "--logs-dir", str(root)).output

@@ -74,7 +74,14 @@ def compile_(
             echo_issues(str(file), exc.issues, err=True)
             click.echo(f"Error: {file} was not compiled.", err=True)
         ctx.exit(2)
-    _record_last_compile(result.manifest_path)
+    try:
+        _record_last_compile(result.manifest_path)
+    except OSError as exc:  # the compile itself succeeded: say what will not work, exit 0
+        click.echo(
+            f"Warning: could not record the compile in {LAST_COMPILE} ({exc.strerror});"
+            " `osiris run --last-compile` will not find it.",
+            err=True,
+        )
     if as_json:
         payload = {
             "ok": True,

@@ -59,6 +59,10 @@ def read_session(path: Path) -> SessionInfo:
 
 def list_sessions(logs_dir: Path) -> list[SessionInfo]:
     """Sessions under ``logs_dir``, newest first; only directories named like session ids."""
+    from osiris.session.paths import logs_dir_problem
+
+    if problem := logs_dir_problem(logs_dir):  # a file given as --logs-dir is not "no sessions"
+        raise InvalidInputError(problem, hint="Pass --logs-dir DIR or set OSIRIS_LOGS_DIR.")
     if not logs_dir.is_dir():
         return []
     found = [read_session(p) for p in logs_dir.iterdir() if p.is_dir() and SESSION_ID.match(p.name)]
