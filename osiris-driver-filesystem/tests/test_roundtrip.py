@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pytest
+from osiris.errors import StepError
 from osiris.stepdata import StepData
 from osiris.testing import make_context
 from osiris_driver_filesystem.csv_io import CsvExtractor, CsvWriter
@@ -308,3 +311,21 @@ def test_json_array_with_a_byte_order_mark(tmp_path, fs_run):
     (tmp_path / "a.json").write_bytes('\ufeff [{"a": 1}, {"a": 2}]'.encode())
     table, _ = fs_run(JsonExtractor(), tmp_path, {"path": "a.json"})
     assert table.column("a").to_pylist() == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["ids.jsonl", "ids.json"])
+def test_json_whole_numbers_beyond_int64_are_not_read_as_floats(tmp_path, fs_run, name):
+    """pyarrow would infer float64 and drop the last digits of a 20-digit id."""
+    rows = [{"id": 1, "x": 0.5}, {"id": 12345678901234567891, "x": 1}]
+    text = "\n".join(json.dumps(r) for r in rows)
+    (tmp_path / name).write_text(
+        f"[{text.replace(chr(10), ',')}]" if name.endswith(".json") else text
+    )
+    with pytest.raises(StepError, match=r"field 'id' holds whole numbers beyond int64") as err:
+        fs_run(JsonExtractor(), tmp_path, {"path": name})
+    assert "12345678901234567891" in str(err.value)
+    pinned, _ = fs_run(
+        JsonExtractor(), tmp_path, {"path": name, "schema": {"id": "decimal128(38, 0)"}}
+    )
+    assert pinned.column("id").to_pylist() == [1, 12345678901234567891]
+    assert pinned.column("x").to_pylist() == [0.5, 1.0]  # floats with a whole number stay floats

@@ -166,6 +166,51 @@ def _lines(config: Mapping[str, Any], path: Path, array: bool) -> Any:
     return stream
 
 
+def _refuse_overflowed_integers(
+    step_id: str,
+    config: Mapping[str, Any],
+    path: Path,
+    array: bool,
+    schema: pa.Schema,
+    pinned: Mapping[str, Any],
+) -> None:
+    """pyarrow infers whole numbers beyond int64 as float64, which changes them (20-digit ids
+    lose their last digits): refuse, and say how to pin the field. Looks at the first block,
+    where the types are inferred."""
+    import pyarrow as pa
+
+    floats = {f.name for f in schema if pa.types.is_floating(f.type) and f.name not in pinned}
+    if not floats:
+        return
+    whole: dict[str, bool] = dict.fromkeys(floats, True)
+    big: dict[str, int] = {}
+    source, budget = _lines(config, path, array), common.block_size(config)
+    try:
+        for raw in source if array else io.BufferedReader(source):
+            budget -= len(raw)
+            record = json.loads(raw) if raw.strip() else None
+            for name in floats & set(record if isinstance(record, dict) else ()):
+                value = record[name]
+                if isinstance(value, float):
+                    whole[name] = False
+                elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+                    big.setdefault(name, value)
+            if budget <= 0:
+                break
+    except ValueError:
+        return  # not this check's business: the read itself reports malformed JSON
+    finally:
+        source.close()
+    for name, value in big.items():
+        if whole[name]:
+            raise StepError(
+                step_id,
+                f"{path}: field '{name}' holds whole numbers beyond int64 (e.g. {value}), which"
+                " would be read as inexact floats.",
+                hint=f"Pin it: schema: {{{name}: decimal128(38, 0)}}.",
+            )
+
+
 def _first_keys(config: Mapping[str, Any], path: Path, array: bool) -> list[str]:
     """Key order of the first object: the column order of the data."""
     source = _lines(config, path, array)
@@ -202,6 +247,7 @@ def _open_json(
         if "Empty JSON stream" in str(exc):  # no objects: no rows, only the pinned columns
             return pa.RecordBatchReader.from_batches(pa.schema(list(pinned.items())), [])
         raise _error(step_id, config, path, exc, pinned, array) from exc
+    _refuse_overflowed_integers(step_id, config, path, array, reader.schema, pinned)
     order = [k for k in _first_keys(config, path, array) if k in reader.schema.names]
     order += [n for n in reader.schema.names if n not in order]
     columns = config.get("columns")
