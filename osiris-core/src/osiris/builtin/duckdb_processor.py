@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,8 @@ class DuckDBProcessor:
             con.close()
             shutil.rmtree(spill_dir, ignore_errors=True)
             raise
-        return {"df": _owned_stream(step_id, con, reader, ctx, failures, spill_dir)}
+        schema = carry_field_metadata(reader.schema, inputs)
+        return {"df": _owned_stream(step_id, con, reader, schema, ctx, failures, spill_dir)}
 
     @staticmethod
     def _register(
@@ -106,31 +108,79 @@ def _owned_stream(
     step_id: str,
     con: Any,
     reader: pa.RecordBatchReader,
+    schema: pa.Schema,
     ctx: StepContext,
     failures: list[BaseException],
     spill_dir: str,
 ) -> pa.RecordBatchReader:
     """Re-wrap DuckDB's reader so the connection lives until the stream is exhausted or closed,
-    and a failure while streaming still names the step."""
+    and a failure while streaming still names the step.
+
+    A generator that never started skips its ``finally``, so the connection and the spill
+    directory are also released when the stream is dropped unread (its consumer was skipped).
+    """
     import duckdb
     import pyarrow as pa
+
+    retag = not schema.equals(reader.schema, check_metadata=True)  # marks carried back
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows = 0
         try:
             for batch in reader:
                 rows += batch.num_rows
-                yield batch
+                yield pa.RecordBatch.from_arrays(batch.columns, schema=schema) if retag else batch
         except (duckdb.Error, pa.ArrowException, OSError) as exc:  # pyarrow may re-raise as OSError
             if failures:
                 raise failures[0] from None
             raise StepError(step_id, f"DuckDB failed while producing rows: {exc}") from exc
         finally:
-            con.close()
-            shutil.rmtree(spill_dir, ignore_errors=True)
+            release()
         ctx.log_metric("rows_out", rows, "rows")
 
-    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+    pull = batches()
+    release = weakref.finalize(pull, _release, con, spill_dir)
+    return pa.RecordBatchReader.from_batches(schema, pull)
+
+
+def _release(con: Any, spill_dir: str) -> None:
+    """Close the connection and remove its spill directory (runs once per result)."""
+    con.close()
+    shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def carry_field_metadata(schema: pa.Schema, inputs: dict[str, StepData]) -> pa.Schema:
+    """DuckDB drops Arrow field metadata, where extractors mark what a plain type cannot say
+    (``osiris.type: json`` on a string column). An output column that has the name and the type
+    of an input column gets that column's marks back, so a writer still creates JSON as JSON.
+    A name whose input columns disagree on their marks gets none."""
+    import pyarrow as pa
+
+    marks: dict[str, tuple[str, Any]] = {}
+    clashing: set[str] = set()
+    for data in inputs.values():
+        for field in data.schema:
+            entry = (_kind(field.type), field.metadata or None)
+            if marks.setdefault(field.name, entry) != entry:
+                clashing.add(field.name)
+    fields, changed = [], False
+    for field in schema:
+        kind, meta = marks.get(field.name, (None, None))
+        if meta and field.name not in clashing and kind == _kind(field.type):
+            field, changed = field.with_metadata(meta), True
+        fields.append(field)
+    return pa.schema(fields, metadata=schema.metadata) if changed else schema
+
+
+def _kind(typ: pa.DataType) -> str:
+    """Types DuckDB hands back in another width (large_string → string) count as the same."""
+    import pyarrow as pa
+
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        return "string"
+    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or pa.types.is_binary_view(typ):
+        return "binary"
+    return str(typ)
 
 
 def _mentions(query: str, name: str) -> int:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 TERMINAL = ("succeeded", "failed", "skipped")
 ROW_METRICS = ("rows_read", "rows_written")
+RUNNER_ROWS_OUT = "rows_out"
 
 
 @dataclass
@@ -73,6 +74,19 @@ def run_steps(
         run.release()
         shutil.rmtree(ctx.run_dir / "spill", ignore_errors=True)
     return run.outcomes
+
+
+def output_of(result: Any) -> Any:
+    """The ``df`` of a driver's result. Anything but a dict or ``None`` breaks the contract: a
+    bare Table taken for "no output" would drop its rows while the step reports success."""
+    if result is None:
+        return None
+    if not isinstance(result, Mapping):
+        raise OsirisError(
+            f"the driver returned {type(result).__name__}; expected a dict such as"
+            " {'df': data} or {} for no output."
+        )
+    return result.get("df")
 
 
 def error_sentence(step_id: str, exc: BaseException) -> str:
@@ -141,7 +155,7 @@ class _Run:
                 inputs=self._inputs(step),
                 ctx=self._step_context(step),
             )
-            df = (result or {}).get("df") if isinstance(result, Mapping) else None
+            df = output_of(result)
             if df is None:
                 self._finish_inputs(step)
                 self._publish(step.id, None)
@@ -220,6 +234,10 @@ class _Run:
     def _driver_metric(
         self, step_id: str, name: str, value: float, unit: str | None, tags: dict[str, Any]
     ) -> None:
+        """Pass a driver's metric on. ``rows_out`` is the runner's own (counted on the edge, once
+        per step): a driver's copy would make the step's rows count twice in metrics.jsonl."""
+        if name == RUNNER_ROWS_OUT:
+            return
         if name in ROW_METRICS:
             with self.lock:
                 counters = self.counters[step_id]
@@ -245,7 +263,7 @@ class _Run:
             outcome.status, outcome.rows = "succeeded", rows
             outcome.duration_ms = self._elapsed(step_id)
         if rows is not None and output != "none":
-            self.ctx.metric("rows_out", rows, "rows", step_id=step_id)
+            self.ctx.metric(RUNNER_ROWS_OUT, rows, "rows", step_id=step_id)
         self.ctx.metric("step_duration_ms", outcome.duration_ms, "ms", step_id=step_id)
         self.ctx.event(
             "step_complete",

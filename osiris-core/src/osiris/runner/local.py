@@ -10,7 +10,7 @@ from osiris.errors import InvalidInputError, OsirisError
 
 if TYPE_CHECKING:
     from osiris.runner.context import ExecutionContext
-    from osiris.runner.manifest import Manifest
+    from osiris.runner.manifest import Manifest, StepSpec
 
 
 class LocalAdapter(ExecutionAdapter):
@@ -69,6 +69,7 @@ def check_steps(plan: Manifest, ctx: ExecutionContext) -> dict[str, type]:
     """
     drivers: dict[str, type] = {}
     for step in plan.steps:
+        check_input_names(step)
         try:
             component = ctx.registry.component(step.component)
             drivers[step.id] = component.load_driver_class()
@@ -79,3 +80,20 @@ def check_steps(plan: Manifest, ctx: ExecutionContext) -> dict[str, type]:
         except OsirisError as exc:
             raise OsirisError(f"Step '{step.id}': {exc.message}", hint=exc.hint) from exc
     return drivers
+
+
+def check_input_names(step: StepSpec) -> None:
+    """Two upstream ids that map to one ``df_<id>`` name (``read-a``, ``read.a``) would hand the
+    step only one of them, silently: refuse the pipeline instead."""
+    from osiris.runner.executor import input_name
+
+    seen: dict[str, str] = {}
+    for need in step.needs:
+        name = input_name(need)
+        if name in seen and seen[name] != need:
+            raise InvalidInputError(
+                f"Step '{step.id}': its inputs '{seen[name]}' and '{need}' would both be"
+                f" named {name}.",
+                hint="Rename one of these steps so their ids differ by more than - . and _.",
+            )
+        seen[name] = need

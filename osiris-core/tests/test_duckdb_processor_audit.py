@@ -1,0 +1,72 @@
+"""duckdb.processor edge cases: results dropped unread, field marks of pass-through columns."""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+
+import pyarrow as pa
+from osiris.builtin.duckdb_processor import DuckDBProcessor
+from osiris.stepdata import StepData
+from osiris.testing import make_context
+
+JSON = {b"osiris.type": b"json"}
+
+
+def _run(tmp_path, query: str, **tables: pa.Table):
+    ctx, _ = make_context(tmp_path, step_id="transform")
+    inputs = {k: StepData.from_table(v) for k, v in tables.items()}
+    return DuckDBProcessor().run(
+        step_id="transform", config={"query": query}, inputs=inputs, ctx=ctx
+    )["df"]
+
+
+def test_a_result_dropped_unread_removes_its_temp_directory(tmp_path, monkeypatch):
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    reader = _run(tmp_path, "SELECT 1 AS one")
+    assert len(list(temp_root.iterdir())) == 1  # DuckDB's private spill directory
+    reader.close()
+    del reader
+    gc.collect()
+    assert list(temp_root.iterdir()) == []
+
+
+def test_a_json_mark_survives_a_pass_through_column(tmp_path):
+    """MySQL/Supabase mark JSON text in field metadata; DuckDB would drop it (JSON → TEXT)."""
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            pa.field("details", pa.large_string(), metadata=JSON),
+        ]
+    )
+    table = pa.table({"id": [1, 2], "details": ['{"a": 1}', None]}, schema=schema)
+    reader = _run(
+        tmp_path,
+        "SELECT id, details, length(details) AS n, details || '' AS copy FROM input_df",
+        df_src=table,
+    )
+    assert reader.schema.field("details").metadata == JSON
+    assert reader.schema.field("n").metadata is None
+    assert reader.schema.field("copy").metadata is None
+    batch = reader.read_next_batch()  # each batch carries the mark, not only the reader
+    assert batch.schema.field("details").metadata == JSON
+    assert batch.column("details").to_pylist() == ['{"a": 1}', None]
+
+
+def test_a_mark_is_not_guessed_when_inputs_disagree(tmp_path):
+    left = pa.table({"v": pa.array(["{}"])}, schema=pa.schema([pa.field("v", pa.string(), JSON)]))
+    right = pa.table({"v": pa.array(["x"])})
+    reader = _run(tmp_path, "SELECT l.v FROM df_l l JOIN df_r r ON true", df_l=left, df_r=right)
+    assert reader.schema.field("v").metadata is None
+
+
+def test_a_computed_column_of_another_type_gets_no_mark(tmp_path):
+    table = pa.table(
+        {"details": pa.array(['{"a": 1}'])},
+        schema=pa.schema([pa.field("details", pa.string(), metadata=JSON)]),
+    )
+    reader = _run(tmp_path, "SELECT length(details) AS details FROM input_df", df_src=table)
+    assert reader.schema.field("details").type == pa.int64()
+    assert reader.schema.field("details").metadata is None
