@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import tempfile
+from decimal import Decimal
 
 import pyarrow as pa
 from osiris.builtin.duckdb_processor import DuckDBProcessor
@@ -70,3 +71,29 @@ def test_a_computed_column_of_another_type_gets_no_mark(tmp_path):
     reader = _run(tmp_path, "SELECT length(details) AS details FROM input_df", df_src=table)
     assert reader.schema.field("details").type == pa.int64()
     assert reader.schema.field("details").metadata is None
+
+
+def test_types_duckdb_cannot_read_are_named(tmp_path):
+    import pytest
+    from osiris.errors import StepError
+
+    wide = pa.table({"id": [1], "amount": pa.array([Decimal("1.5")], pa.decimal256(50, 1))})
+    with pytest.raises(StepError, match=r"column 'amount' of df_src is decimal256\(50, 1\)"):
+        _run(tmp_path, "SELECT * FROM input_df", df_src=wide)
+
+
+def test_nanoseconds_duckdb_would_drop_are_refused_with_column_and_row(tmp_path):
+    import pytest
+    from osiris.errors import StepError
+
+    mdn = pa.month_day_nano_interval()
+    fine = pa.array([pa.scalar((1, 2, 3000), mdn).as_py()] * 2, mdn)
+    table = pa.table({"iv": fine, "du": pa.array([1_000, 2_000], pa.duration("ns"))})
+    out = _run(tmp_path, "SELECT * FROM input_df", df_src=table).read_all()
+    assert out.column("iv").to_pylist()[0].nanoseconds == 3000
+    lossy = pa.table({"iv": fine, "du": pa.array([1_000, 2_001], pa.duration("ns"))})
+    with pytest.raises(StepError, match=r"column 'du' of df_src row 2: .* has nanoseconds"):
+        _run(tmp_path, "SELECT * FROM input_df", df_src=lossy).read_all()
+    iv = pa.array([pa.scalar((0, 0, 1500), mdn).as_py()], mdn)
+    with pytest.raises(StepError, match=r"column 'iv' of df_src row 1: .* has nanoseconds"):
+        _run(tmp_path, "SELECT * FROM input_df", df_src=pa.table({"iv": iv})).read_all()

@@ -49,7 +49,8 @@ class DuckDBProcessor:
         failures: list[BaseException] = []
         try:
             try:
-                self._register(con, inputs, query, failures)
+                _refuse_unreadable(step_id, inputs)
+                self._register(step_id, con, inputs, query, failures)
                 relation = con.sql(query)
                 if relation is None:
                     raise StepError(step_id, "the query is not a SELECT: it returned no rows.")
@@ -69,13 +70,17 @@ class DuckDBProcessor:
 
     @staticmethod
     def _register(
-        con: Any, inputs: dict[str, StepData], query: str, failures: list[BaseException]
+        step_id: str,
+        con: Any,
+        inputs: dict[str, StepData],
+        query: str,
+        failures: list[BaseException],
     ) -> None:
         """Inputs become views over their streams. A stream can be scanned once, so an input
         the query names more than once (a self-join) is first loaded into a DuckDB table."""
         names = sorted(inputs)
         for name in names:
-            con.register(name, _watched(inputs[name].reader(), failures))
+            con.register(name, _watched(step_id, name, inputs[name].reader(), failures))
             mentions = _mentions(query, name) + (
                 _mentions(query, "input_df") if len(names) == 1 else 0
             )
@@ -90,18 +95,64 @@ def _alias(inputs: dict[str, StepData]) -> list[str]:
     return ["input_df"] if len(inputs) == 1 else []
 
 
-def _watched(reader: pa.RecordBatchReader, failures: list[BaseException]) -> pa.RecordBatchReader:
-    """The same stream, remembering an upstream failure: DuckDB would report it as its own."""
+def _refuse_unreadable(step_id: str, inputs: dict[str, StepData]) -> None:
+    """Types DuckDB cannot scan fail inside it with a message naming neither input nor column."""
+    import pyarrow as pa
+
+    for name in sorted(inputs):
+        for field in inputs[name].schema:
+            if pa.types.is_decimal256(field.type) or pa.types.is_float16(field.type):
+                raise StepError(
+                    step_id,
+                    f"column '{field.name}' of {name} is {field.type}, which DuckDB cannot read"
+                    " (its decimals hold at most 38 digits; it has no float16).",
+                    hint="Cast it in the step that produces it (e.g. to text or float32).",
+                )
+
+
+def _watched(
+    step_id: str, name: str, reader: pa.RecordBatchReader, failures: list[BaseException]
+) -> pa.RecordBatchReader:
+    """The same stream, remembering an upstream failure (DuckDB would report it as its own),
+    and refusing values DuckDB would truncate: it keeps intervals to the microsecond."""
     import pyarrow as pa
 
     def batches() -> Iterator[pa.RecordBatch]:
+        rows = 0
         try:
-            yield from reader
+            for batch in reader:
+                _refuse_nanoseconds(step_id, name, batch, rows)
+                rows += batch.num_rows
+                yield batch
         except BaseException as exc:
             failures.append(exc)
             raise
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _refuse_nanoseconds(step_id: str, name: str, batch: pa.RecordBatch, offset: int) -> None:
+    import pyarrow as pa
+
+    from osiris.exactness import beyond_second_digits
+
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        bad = None
+        if pa.types.is_duration(field.type):
+            found = beyond_second_digits(column, 6)
+            bad = found[0] if found else None
+        elif pa.types.is_interval(field.type):
+            values = column.to_pylist()
+            bad = next(
+                (i for i, v in enumerate(values) if v is not None and v.nanoseconds % 1000), None
+            )
+        if bad is not None:
+            raise StepError(
+                step_id,
+                f"column '{field.name}' of {name} row {offset + bad + 1}: {column[bad].as_py()}"
+                " has nanoseconds, which DuckDB would drop (it keeps microseconds).",
+                hint="Round it to microseconds in the step that produces it.",
+            )
 
 
 def _owned_stream(
