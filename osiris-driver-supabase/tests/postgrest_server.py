@@ -290,7 +290,7 @@ class PostgrestServer:
                     if c not in keys
                 )
                 stmt += sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(conflict, sets)
-        return self._write(conn, stmt, [json.dumps(rows)], prefer, 201)
+        return self._write(conn, stmt, [json.dumps(rows)], prefer, 201, query)
 
     def patch(self, conn, target, schema, table, query, headers, body, prefer):
         where, params = _where(query)
@@ -308,19 +308,21 @@ class PostgrestServer:
             stmt = sql.SQL(
                 "UPDATE {} SET {} = (SELECT {} FROM json_populate_record(null::{}, %s)){}"
             ).format(target, sql.Identifier(names[0]), sql.Identifier(names[0]), target, where)
-        return self._write(conn, stmt, [json.dumps(body), *params], prefer, 204)
+        return self._write(conn, stmt, [json.dumps(body), *params], prefer, 204, query)
 
     def delete(self, conn, target, schema, table, query, headers, body, prefer):
         where, params = _where(query)
         return self._write(
-            conn, sql.SQL("DELETE FROM {}{}").format(target, where), params, prefer, 204
+            conn, sql.SQL("DELETE FROM {}{}").format(target, where), params, prefer, 204, query
         )
 
-    def _write(self, conn, stmt, params, prefer, minimal_status):
+    def _write(self, conn, stmt, params, prefer, minimal_status, query):
         if prefer.get("return") == "representation":
+            # The written rows, shaped by ``select`` as PostgREST does (``id::text`` included).
             stmt = sql.SQL(
-                "WITH w AS ({} RETURNING *) SELECT coalesce(json_agg(w), '[]')::text FROM w"
-            ).format(stmt)
+                "WITH w AS ({} RETURNING *)"
+                " SELECT coalesce(json_agg(t), '[]')::text FROM (SELECT {} FROM w) t"
+            ).format(stmt, _select(dict(query).get("select", "*")))
             text = conn.execute(stmt, params).fetchone()[0]
             conn.commit()
             return (201 if minimal_status == 201 else 200), {}, text.encode()
@@ -376,15 +378,30 @@ def _where(query: list[tuple[str, str]]) -> tuple[sql.Composable, list[Any]]:
                 raise ApiError(400, "PGRST100", f"failed to parse filter (is.{value})")
             cond = sql.SQL("{} IS {}").format(col, sql.SQL(literal))
         elif op == "in":
-            items = [v.strip().strip('"') for v in value.strip("()").split(",") if v.strip()]
-            cond = sql.SQL("{}::text = ANY(%s)").format(col)
-            params.append(items)
+            # As PostgREST: an untyped array literal, so values compare as the column's type.
+            cond = sql.SQL("{} = ANY(%s)").format(col)
+            params.append(_in_array(value))
         else:
             raise ApiError(400, "PGRST100", f"failed to parse filter ({raw})")
         conds.append(sql.SQL("NOT ({})").format(cond) if negate else cond)
     if not conds:
         return sql.SQL(""), params
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds), params
+
+
+_IN_ITEM = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"\s*|([^,]*)),')
+
+
+def _in_array(value: str) -> str:
+    """``(a,"b,c")`` (PostgREST's ``in`` list, double quotes keep commas) as an array literal."""
+    text = value.strip().removeprefix("(").removesuffix(")")
+    items = [
+        re.sub(r"\\(.)", r"\1", m[1]) if m[1] is not None else m[2].strip()
+        for m in _IN_ITEM.finditer(text + ",")
+        if text.strip()
+    ]
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in items)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _order(text: str | None) -> sql.Composable:

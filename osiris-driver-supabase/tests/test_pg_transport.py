@@ -662,3 +662,56 @@ def test_values_the_column_would_round_are_refused(
         assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     _write(tmp_path, sb_db_connection, {"table": "t"}, _input(pa.table({"id": ids, "v": fits})))
     assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+
+
+def test_in_filter_over_the_database_compares_as_the_column_type(tmp_path, sb_pg, sb_db_connection):
+    """As in PostgREST: ``in.(1.0)`` matches numeric 1.00, an upper-case uuid matches, and a
+    double-quoted value keeps its comma; comparing text matched none of these."""
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, n numeric(6,2), s text, u uuid)")
+    sb_pg.execute(
+        "INSERT INTO t VALUES (1, 1.00, 'a,b', 'aaaaaaaa-0000-0000-0000-000000000000'),"
+        " (2, 2.50, 'c', NULL), (3, 3, 'a', NULL)"
+    )
+    for column, cond in [
+        ("n", "in.(1.0,2.5)"),
+        ("s", 'in.("a,b",c)'),
+        ("u", "in.(AAAAAAAA-0000-0000-0000-000000000000)"),
+    ]:
+        out = _read(tmp_path, sb_db_connection, {"table": "t", "filter": {column: cond}})
+        expected = [1] if column == "u" else [1, 2]
+        assert sorted(out.column("id").to_pylist()) == expected, cond
+    out = _read(tmp_path, sb_db_connection, {"table": "t", "filter": {"n": "not.in.(1,2.5)"}})
+    assert out.column("id").to_pylist() == [3]
+
+
+@pytest.mark.parametrize("action", ["CASCADE", "SET NULL"])
+def test_replace_never_reaches_into_tables_that_reference_the_target(
+    tmp_path, sb_pg, sb_db_connection, action
+):
+    """replace deletes every row first: an ON DELETE CASCADE / SET NULL foreign key would
+    silently delete or blank the other table's rows, even for keys the new data brings back."""
+    sb_pg.execute("CREATE TABLE p (id int PRIMARY KEY, v text)")
+    sb_pg.execute(f"CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p ON DELETE {action})")
+    sb_pg.execute("INSERT INTO p VALUES (1, 'old'); INSERT INTO c VALUES (10, 1)")
+    data = pa.table({"id": pa.array([1], pa.int32()), "v": ["new"]})
+    with pytest.raises(StepError, match=r"foreign key c_pid_fkey of sb_\w+\.c would then delete"):
+        _write(tmp_path, sb_db_connection, {"table": "p", "write_mode": "replace"}, _input(data))
+    assert sb_pg.execute("SELECT * FROM c").fetchall() == [(10, 1)]
+    assert sb_pg.execute("SELECT * FROM p").fetchall() == [(1, "old")]
+    _write(tmp_path, sb_db_connection, {"table": "p", "write_mode": "upsert"}, _input(data))
+    assert sb_pg.execute("SELECT * FROM c").fetchall() == [(10, 1)]
+
+
+def test_bytes_inside_a_struct_become_bytea_hex_in_jsonb(tmp_path, sb_pg, sb_db_connection):
+    """Not Python's ``b'\\x00\\xff'`` repr: the ``\\x`` hex PostgreSQL's to_jsonb gives bytea."""
+    typ = pa.struct([("b", pa.binary()), ("s", pa.string())])
+    data = pa.table({"s": pa.array([{"b": b"\x00\xff", "s": "x"}, {"b": None, "s": "y"}], typ)})
+    _write(tmp_path, sb_db_connection, {"table": "t", "create_if_missing": True}, _input(data))
+    assert sb_pg.execute("SELECT s FROM t ORDER BY s->>'s'").fetchall() == [
+        ({"b": "\\x00ff", "s": "x"},),
+        ({"b": None, "s": "y"},),
+    ]
+    assert (
+        sb_pg.execute("SELECT s FROM t LIMIT 1").fetchone()[0]
+        == sb_pg.execute("SELECT jsonb_build_object('b', '\\x00ff'::bytea, 's', 'x')").fetchone()[0]
+    )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
-from osiris.errors import StepError
+from osiris.errors import OsirisError, StepError
 from osiris.stepdata import StepData
 from osiris.testing import make_context
 from osiris_driver_supabase.extractor import SupabaseExtractor
@@ -355,3 +355,79 @@ def test_failed_replace_over_rest_never_empties_the_table(tmp_path, sb_pg, sb_re
     assert sb_pg.execute(
         "SELECT min(id), max(id), count(*), bool_and(v = 'new') FROM t"
     ).fetchone() == (11, 40, 30, True)
+
+
+@pytest.mark.parametrize(
+    ("ddl", "keys", "old"),
+    [
+        ("numeric(10,2)", pa.array([Decimal("1.50"), Decimal("2.00")], pa.decimal128(10, 2)), "1"),
+        (
+            "timestamptz",
+            pa.array(
+                [dt.datetime(2024, 1, 1, 0, 0, 0, 500000), dt.datetime(2024, 1, 2)],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "'2024-01-01 00:00:00+00'",
+        ),
+        (
+            "uuid",
+            pa.array(
+                ["AAAAAAAA-0000-0000-0000-000000000000", "bbbbbbbb-0000-0000-0000-000000000000"]
+            ),
+            "'cccccccc-0000-0000-0000-000000000000'",
+        ),
+    ],
+)
+def test_replace_over_rest_keeps_rows_whose_key_postgres_spells_differently(
+    tmp_path, sb_pg, sb_rest, ddl, keys, old
+):
+    """The new keys are compared as PostgreSQL spells them (1.50 → 1.50, not the float 1.5;
+    upper-case uuids; .5 seconds), so the rows just written are never taken for stale ones."""
+    sb_pg.execute(f"CREATE TABLE t (id {ddl} PRIMARY KEY, v text)")
+    sb_pg.execute(f"INSERT INTO t VALUES ({old}, 'old')")
+    data = pa.table({"id": keys, "v": ["new", "new"]})
+    config = {"table": "t", "write_mode": "replace", "primary_key": "id"}
+    _write(tmp_path, sb_rest.connection(), config, _input(data))
+    assert sb_pg.execute("SELECT v, count(*) FROM t GROUP BY v").fetchall() == [("new", 2)]
+
+
+def test_extract_in_filter_compares_as_the_column_type(tmp_path, sb_pg, sb_rest):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, n numeric(6,2), s text)")
+    sb_pg.execute("INSERT INTO t VALUES (1, 1.00, 'a,b'), (2, 2.50, 'c'), (3, 3, 'a')")
+    conn = sb_rest.connection()
+    out, _ = _read(tmp_path, conn, {"table": "t", "filter": {"n": "in.(1.0,2.5)"}})
+    assert sorted(out.column("id").to_pylist()) == [1, 2]
+    out, _ = _read(tmp_path, conn, {"table": "t", "filter": {"s": 'in.("a,b",c)'}})
+    assert sorted(out.column("id").to_pylist()) == [1, 2]
+
+
+@pytest.mark.parametrize("number", ["12345678901234567890.123456789", "1e-400", "1e400", "NaN"])
+def test_json_numbers_a_float_would_change_are_refused_over_rest(tmp_path, sb_pg, sb_rest, number):
+    """The client sends documents through ``json.dumps``: non-integer numbers become floats, so
+    one a float cannot hold would be stored changed (or crash the client); it is refused."""
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, j jsonb)")
+    docs = ['{"a": 2.50, "big": 123456789012345678901234567890}', f'{{"a": {number}}}']
+    data = pa.table(
+        [pa.array([1, 2], pa.int32()), pa.array(docs)],
+        schema=pa.schema([("id", pa.int32()), pa.field("j", pa.string(), metadata=JSON)]),
+    )
+    with pytest.raises(OsirisError, match=f"Column 'j' row 2: the JSON number {number} "):
+        _write(tmp_path, sb_rest.connection(), {"table": "t", "batch_size": 1}, _input(data))
+    assert sb_pg.execute("SELECT j::text FROM t").fetchall() == [
+        ('{"a": 2.5, "big": 123456789012345678901234567890}',)  # the value kept, not its spelling
+    ]
+
+
+def test_extract_pages_a_non_unique_order_without_losing_rows(tmp_path, sb_pg, sb_rest):
+    """Rows tied on ``order`` came in another order in each page's query, so some were read
+    twice and others never; the primary key is appended to make the order total."""
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, k int, pad text)")
+    sb_pg.execute(
+        "INSERT INTO t SELECT g, g % 2, repeat('x', (g * 7919) % 50)"
+        " FROM generate_series(1, 5000) g"
+    )
+    out, _ = _read(tmp_path, sb_rest.connection(), {"table": "t", "order": "k.desc"})
+    assert sorted(out.column("id").to_pylist()) == list(range(1, 5001))
+    assert out.column("k").to_pylist() == [1] * 2500 + [0] * 2500
+    orders = {dict(r.query).get("order") for r in sb_rest.server.requests if r.method == "GET"}
+    assert orders - {None} == {"k.desc,id.asc"}

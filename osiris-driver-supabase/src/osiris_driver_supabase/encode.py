@@ -82,12 +82,20 @@ def _encode_column(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array
     if t.is_struct(typ) or t.is_map(typ):
         return pa.array(
             [
-                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                None if v is None else json.dumps(v, default=_json_default, ensure_ascii=False)
                 for v in array.to_pylist()
             ],
             pa.string(),
         )
     return array
+
+
+def _json_default(value: Any) -> str:
+    """Text for what JSON has no type for; bytes as ``\\x`` hex, as PostgreSQL's ``to_jsonb``
+    (and the REST transport) spell bytea, not Python's ``b'...'`` repr."""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    return str(value)
 
 
 def _interval_text(value: Any) -> str | None:
@@ -113,7 +121,7 @@ def _array_literal(values: list[Any] | None) -> str | None:
         elif isinstance(v, bool):
             v = "true" if v else "false"
         elif isinstance(v, dict):
-            v = json.dumps(v, default=str, ensure_ascii=False)
+            v = json.dumps(v, default=_json_default, ensure_ascii=False)
         text = str(v).replace("\\", "\\\\").replace('"', '\\"')
         parts.append(f'"{text}"')
     return "{" + ",".join(parts) + "}"

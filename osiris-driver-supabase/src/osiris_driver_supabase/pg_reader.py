@@ -169,6 +169,8 @@ _OPS = {
     "ilike": "ILIKE",
 }
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_IN_ITEM = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"\s*|([^,]*)),')
+_UNESCAPE = re.compile(r"\\(.)")
 
 
 def table_sql(
@@ -238,9 +240,28 @@ def _condition(step_id: str, column: str, cond: str, params: list[Any]) -> str:
             )
         sql = f"{col} IS {literal}"
     elif op == "in":
-        items = [v.strip().strip('"') for v in value.strip("()").split(",") if v.strip()]
-        params.append(items)
-        sql = f"{col}::text = ANY(%s)"
+        # An untyped array literal takes the column's type, as in PostgREST: ``in.(1.0)`` matches
+        # a numeric 1.00 and an upper-case uuid matches, where comparing text would not.
+        params.append(array_literal(in_items(value)))
+        sql = f"{col} = ANY(%s)"
     else:
         raise StepError(step_id, f"filter {column}={cond!r}: unsupported operator {op!r}.")
     return f"NOT ({sql})" if negate else sql
+
+
+def in_items(value: str) -> list[str]:
+    """The values of a PostgREST ``in`` list, ``(a,"b,c",d)``: double quotes keep commas and
+    parentheses in a value, a backslash escapes the next character inside them."""
+    text = value.strip().removeprefix("(").removesuffix(")")
+    if not text.strip():
+        return []
+    return [
+        _UNESCAPE.sub(r"\1", m[1]) if m[1] is not None else m[2].strip()
+        for m in _IN_ITEM.finditer(text + ",")
+    ]
+
+
+def array_literal(items: Sequence[str]) -> str:
+    """A Postgres array literal with every element quoted, so no value reads as NULL or splits."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in items)
+    return "{" + ",".join(quoted) + "}"

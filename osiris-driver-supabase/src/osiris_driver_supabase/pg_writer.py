@@ -68,8 +68,10 @@ def write_postgres(
             cur.execute("SET LOCAL TimeZone = 'UTC'")
             created = _prepare_target(step_id, cur, target, reader.schema)
             if target.mode == "replace" and not created:
+                _refuse_cascading_delete(step_id, cur, target)
                 # DELETE, not TRUNCATE or a table swap: keeps grants, RLS policies and foreign
-                # keys, works when other tables reference this one, and blocks no reader.
+                # keys pointing at this table, and blocks no reader. Rows another table still
+                # references (NO ACTION / RESTRICT) make it fail, and nothing changes.
                 cur.execute(f"DELETE FROM {target.name}")
             staged = target.mode == "upsert" and not created
             copy_into = _staging(cur, target) if staged else target.name
@@ -130,6 +132,27 @@ def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: p
             hint="Add them to the table or drop them from the data in a duckdb.processor step.",
         )
     return False
+
+
+def _refuse_cascading_delete(step_id: str, cur: psycopg.Cursor, target: Target) -> None:
+    """Refuse replace when another table's foreign key is ``ON DELETE CASCADE / SET NULL / SET
+    DEFAULT``: deleting every row would delete or change that table's rows, even for keys the
+    new data brings back, without a word."""
+    cur.execute(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"
+        " AND confrelid = %s::regclass AND conrelid <> confrelid AND confdeltype IN ('c', 'n', 'd')"
+        " ORDER BY 1, 2",
+        (target.name,),
+    )
+    if found := cur.fetchone():
+        table, constraint = found
+        raise StepError(
+            step_id,
+            f"write_mode replace deletes every row of {target.schema}.{target.table}, and the"
+            f" foreign key {constraint} of {table} would then delete or change its rows too;"
+            " nothing was changed.",
+            hint="Use write_mode upsert, which deletes nothing.",
+        )
 
 
 def _target_columns(cur: psycopg.Cursor, target: Target) -> list[str]:

@@ -78,9 +78,8 @@ def open_rest(
         else f.name
         for f in fields
     )
-    order = config.get("order") or ",".join(
-        n for n, p in props.items() if "<pk/>" in (p.get("description") or "")
-    )
+    keys = [n for n, p in props.items() if "<pk/>" in (p.get("description") or "")]
+    order = stable_order(config.get("order") or "", keys)
     limit = config.get("limit")
     ctx.log_event(
         "extract_start", transport="rest", table=f"{schema_name}.{table}", columns=len(schema)
@@ -119,6 +118,15 @@ def open_rest(
         ctx.log_event("extract_complete", rows=start)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def stable_order(order: str, keys: list[str]) -> str:
+    """``order`` with the primary key columns it lacks appended. Pages are separate queries, and
+    rows tied on ``order`` may come in another order in each: without a unique tail some rows
+    would be read twice and others never."""
+    items = [item.strip() for item in order.split(",") if item.strip()]
+    named = {item.partition(".")[0] for item in items}
+    return ",".join([*items, *(k for k in keys if k not in named)])
 
 
 def _query(query: Any, filters: Mapping[str, Any] | None, order: str) -> Any:

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from osiris.errors import OsirisError
+
 from osiris_driver_supabase.micros import exact_micros
 from osiris_driver_supabase.types import osiris_type, parse_interval
 
@@ -27,7 +29,9 @@ def batch_rows(batch: pa.RecordBatch, first_row: int = 1) -> list[dict[str, Any]
     ``first_row`` is the input row number of the batch's first row (errors name the row)."""
     columns = [
         _json_column(
-            batch.schema.field(i), exact_micros(batch.schema.field(i), batch.column(i), first_row)
+            batch.schema.field(i),
+            exact_micros(batch.schema.field(i), batch.column(i), first_row),
+            first_row,
         )
         for i in range(batch.num_columns)
     ]
@@ -35,11 +39,48 @@ def batch_rows(batch: pa.RecordBatch, first_row: int = 1) -> list[dict[str, Any]
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-def _json_column(field: pa.Field, array: pa.Array) -> list[Any]:
+def _json_column(field: pa.Field, array: pa.Array, first_row: int) -> list[Any]:
     values = array.to_pylist()
     if osiris_type(field) == "json":
-        return [None if v is None else json.loads(v) for v in values]
+        return [
+            None if v is None else _document(field, v, first_row + i) for i, v in enumerate(values)
+        ]
     return [_json_value(v) for v in values]
+
+
+class _Inexact(ValueError):
+    """A JSON number a float cannot hold."""
+
+
+def _exact_float(text: str) -> float:
+    """``text`` as a float, refused when that changes its value: the client serialises documents
+    with ``json.dumps``, where every non-integer number is a float (``1.0000000000000000001``
+    would arrive as ``1.0``, ``1e-400`` as ``0``, ``1e400`` not at all)."""
+    value = float(text)
+    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(text):
+        raise _Inexact(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _Inexact(text)  # NaN / Infinity: not JSON, and no jsonb value either
+
+
+def _document(field: pa.Field, text: str, row: int) -> Any:
+    """A JSON-marked value parsed for sending as a JSON document, every number exactly."""
+    try:
+        return json.loads(text, parse_float=_exact_float, parse_constant=_no_constant)
+    except _Inexact as exc:
+        raise OsirisError(
+            f"Column '{field.name}' row {row}: the JSON number {exc} cannot be sent exactly over"
+            " the REST API (JSON documents travel with float numbers), so writing it would"
+            " change the data.",
+            hint="Use the postgres transport (db_url in the connection) for this column.",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise OsirisError(
+            f"Column '{field.name}' row {row} is marked as JSON but is not valid JSON ({exc.msg})."
+        ) from None
 
 
 def _json_value(v: Any) -> Any:

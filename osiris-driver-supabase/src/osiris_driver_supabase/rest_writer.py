@@ -84,8 +84,12 @@ class RestWriter:
             else:
                 request = table.upsert(rows, on_conflict=",".join(keys), returning="minimal")
                 if mode == "replace":
-                    seen.update(r[keys[0]] for r in rows)
-            self._send(lambda request=request: request.execute(), idempotent=mode != "append")
+                    request = request.select(_as_text(keys[0]))
+            resp = self._send(
+                lambda request=request: request.execute(), idempotent=mode != "append"
+            )
+            if mode == "replace":
+                seen.update(r[keys[0]] for r in resp.data)
             self.committed += len(rows)
         if mode == "replace":
             self._delete_missing(keys[0], seen)
@@ -101,6 +105,10 @@ class RestWriter:
     def _delete_missing(self, key: str, keep: set[Any]) -> None:
         """Delete rows whose key is not in the new data, paging the existing keys by range.
 
+        ``keep`` holds the keys as the server echoed them (``key::text``), the spelling this
+        listing uses too: the input's own spelling (``1.50``, an upper-case uuid, ``.500000``
+        seconds) differs from PostgreSQL's, and comparing those deleted rows just written.
+
         Only an empty page ends the listing: a project's "Max rows" may return fewer keys than
         asked for, and stopping at a short page would leave old rows behind."""
         table = self.client.table(self.target.table)
@@ -108,7 +116,9 @@ class RestWriter:
         start, page = 0, 1000
         while True:
             resp = self._send(
-                lambda s=start: table.select(key).order(key).range(s, s + page - 1).execute(),
+                lambda s=start: (
+                    table.select(_as_text(key)).order(key).range(s, s + page - 1).execute()
+                ),
                 idempotent=True,
             )
             if not resp.data:
@@ -173,3 +183,9 @@ class RestWriter:
         if code == "23505":
             return f"duplicate key writing {name}: {(exc.details or message).rstrip('.')}." + done
         return f"Supabase REST write to {name} failed ({code or status}: {message})." + done
+
+
+def _as_text(column: str) -> str:
+    """``column::text`` for a select: the value in PostgreSQL's own text form, so keys echoed by
+    an upsert and keys listed later compare exactly (JSON numbers would be parsed as floats)."""
+    return f"{column}::text"
