@@ -431,3 +431,42 @@ def test_extract_pages_a_non_unique_order_without_losing_rows(tmp_path, sb_pg, s
     assert out.column("k").to_pylist() == [1] * 2500 + [0] * 2500
     orders = {dict(r.query).get("order") for r in sb_rest.server.requests if r.method == "GET"}
     assert orders - {None} == {"k.desc,id.asc"}
+
+
+def test_extract_without_a_primary_key_pages_in_a_stable_order(tmp_path, sb_pg, sb_rest):
+    """A keyless table (or a view): every column breaks ties, so no row is lost or doubled."""
+    sb_pg.execute("CREATE TABLE t AS SELECT g % 3 AS k, g AS v FROM generate_series(1, 2500) g")
+    out, _ = _read(tmp_path, sb_rest.connection(), {"table": "t", "order": "k.asc"})
+    assert sorted(out.column("v").to_pylist()) == list(range(1, 2501))
+    orders = {dict(r.query)["order"] for r in sb_rest.server.requests if r.path == "/rest/v1/t"}
+    assert orders == {"k.asc,v.asc"}
+
+
+@pytest.mark.parametrize("transport", ["rest", "postgres"])
+def test_duplicate_input_column_names_are_refused(
+    tmp_path, sb_pg, sb_rest, sb_db_connection, transport
+):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    data = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["id", "id"])
+    connection = sb_rest.connection() if transport == "rest" else sb_db_connection
+    with pytest.raises(StepError, match=r"duplicate column names \['id'\]"):
+        _write(tmp_path, connection, {"table": "t"}, _input(data))
+    assert sb_pg.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+def test_naive_timestamps_into_timestamptz_mean_utc_over_rest(tmp_path, sb_pg, sb_rest):
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamptz, plain timestamp)")
+    sb_pg.execute("ALTER DATABASE test SET TimeZone = 'America/New_York'")  # server's own zone
+    try:
+        naive = pa.array([dt.datetime(2024, 1, 1, 12, 0)], pa.timestamp("us"))
+        _write(
+            tmp_path,
+            sb_rest.connection(),
+            {"table": "t"},
+            _input(pa.table({"id": pa.array([1], pa.int32()), "at": naive, "plain": naive})),
+        )
+    finally:
+        sb_pg.execute("ALTER DATABASE test RESET TimeZone")
+    row = sb_pg.execute("SELECT at, plain FROM t").fetchone()
+    assert row[0] == dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.UTC)
+    assert row[1] == dt.datetime(2024, 1, 1, 12, 0)

@@ -79,7 +79,10 @@ def open_rest(
         for f in fields
     )
     keys = [n for n, p in props.items() if "<pk/>" in (p.get("description") or "")]
-    order = stable_order(config.get("order") or "", keys)
+    # Without a primary key (a view, a keyless table) every orderable column breaks ties: rows
+    # that still tie are identical, so which page each lands on changes nothing.
+    tiebreak = keys or [f.name for f in fields if (f.metadata or {}).get(OSIRIS_TYPE) != b"json"]
+    order = stable_order(config.get("order") or "", tiebreak)
     limit = config.get("limit")
     ctx.log_event(
         "extract_start", transport="rest", table=f"{schema_name}.{table}", columns=len(schema)
@@ -121,9 +124,9 @@ def open_rest(
 
 
 def stable_order(order: str, keys: list[str]) -> str:
-    """``order`` with the primary key columns it lacks appended. Pages are separate queries, and
-    rows tied on ``order`` may come in another order in each: without a unique tail some rows
-    would be read twice and others never."""
+    """``order`` with the tie-breaking columns it lacks appended (the primary key). Pages are
+    separate queries, and rows tied on ``order`` may come in another order in each: without a
+    unique tail some rows would be read twice and others never."""
     items = [item.strip() for item in order.split(",") if item.strip()]
     named = {item.partition(".")[0] for item in items}
     return ",".join([*items, *(k for k in keys if k not in named)])

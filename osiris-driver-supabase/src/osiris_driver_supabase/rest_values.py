@@ -94,6 +94,10 @@ def _json_value(v: Any) -> Any:
         )
     if isinstance(v, Decimal):
         return str(v)
+    if isinstance(v, datetime) and v.tzinfo is None:
+        # Naive means UTC, as on the postgres transport; a timestamptz column would otherwise
+        # read it in the server's zone (a timestamp column ignores the offset).
+        return v.isoformat() + "+00:00"
     if isinstance(v, (datetime, date, time)):
         return v.isoformat()
     if isinstance(v, timedelta):

@@ -18,6 +18,14 @@ class SupabaseWriter:
         if len(inputs) != 1:
             raise StepError(step_id, f"supabase.writer needs exactly one input, got {len(inputs)}.")
         reader = next(iter(inputs.values())).reader()
+        names = reader.schema.names
+        if len(set(names)) != len(names):  # a JSON row keeps one of them, COPY refuses both
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise StepError(
+                step_id,
+                f"the input has duplicate column names {twice}.",
+                hint="Give them distinct names (AS in the SQL of the step before).",
+            )
         keys = config.get("primary_key") or []
         target = Target(
             schema=config.get("schema") or settings.schema,
