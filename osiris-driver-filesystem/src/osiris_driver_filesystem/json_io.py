@@ -166,6 +166,22 @@ def _lines(config: Mapping[str, Any], path: Path, array: bool) -> Any:
     return stream
 
 
+def _records(
+    config: Mapping[str, Any], path: Path, array: bool, **loads: Any
+) -> Iterator[tuple[int, Any, int]]:
+    """(1-based row, parsed record, size of its line) for every non-blank line, parsed in Python:
+    for the checks and error paths that must look at values pyarrow does not report."""
+    source = _lines(config, path, array)
+    try:
+        row = 0
+        for raw in source if array else io.BufferedReader(source):
+            if raw.strip():
+                row += 1
+                yield row, json.loads(raw, **loads), len(raw)
+    finally:
+        source.close()
+
+
 def _refuse_overflowed_integers(
     step_id: str,
     config: Mapping[str, Any],
@@ -184,23 +200,20 @@ def _refuse_overflowed_integers(
         return
     whole: dict[str, bool] = dict.fromkeys(floats, True)
     big: dict[str, int] = {}
-    source, budget = _lines(config, path, array), common.block_size(config)
+    budget = common.block_size(config)
     try:
-        for raw in source if array else io.BufferedReader(source):
-            budget -= len(raw)
-            record = json.loads(raw) if raw.strip() else None
+        for _, record, size in _records(config, path, array):
             for name in floats & set(record if isinstance(record, dict) else ()):
                 value = record[name]
                 if isinstance(value, float):
                     whole[name] = False
                 elif isinstance(value, int) and not -(2**63) <= value < 2**63:
                     big.setdefault(name, value)
+            budget -= size
             if budget <= 0:
                 break
     except ValueError:
         return  # not this check's business: the read itself reports malformed JSON
-    finally:
-        source.close()
     for name, value in big.items():
         if whole[name]:
             raise StepError(
@@ -313,15 +326,8 @@ def _locate(
     message names neither. Only on the error path."""
     import pyarrow as pa
 
-    source = _lines(config, path, array)
     try:
-        lines = source if array else io.BufferedReader(source)
-        row = 0
-        for raw in lines:
-            if not raw.strip():
-                continue
-            row += 1
-            record = json.loads(raw, parse_float=str, parse_int=str)
+        for row, record, _ in _records(config, path, array, parse_float=str, parse_int=str):
             for name, type_ in pinned.items():
                 value = record.get(name) if isinstance(record, dict) else None
                 if value is None:
@@ -335,8 +341,6 @@ def _locate(
                     return name, row, value
     except (ValueError, OSError):
         return None
-    finally:
-        source.close()
     return None
 
 
@@ -345,24 +349,15 @@ def _late_field_error(
 ) -> StepError:
     """pyarrow takes the fields from the first block and only says "unexpected field" when a
     new one comes later: name it and its row. Only on the error path."""
-    source = _lines(config, path, array)
     where = "a field"
     try:
-        lines = source if array else io.BufferedReader(source)
-        row = 0
-        for raw in lines:
-            if not raw.strip():
-                continue
-            row += 1
-            record = json.loads(raw)
+        for row, record, _ in _records(config, path, array):
             new = [k for k in record if k not in schema.names] if isinstance(record, dict) else []
             if new:
                 where = f"field '{new[0]}' first appears in row {row}, which"
                 break
     except (ValueError, OSError):
         pass
-    finally:
-        source.close()
     return StepError(
         step_id,
         f"{path}: {where} is not in the first block ({common.block_size(config)} bytes) that"
