@@ -24,16 +24,31 @@ def beyond_scale(array: pa.Array, scale: int) -> Finding | None:
     import pyarrow as pa
 
     typ = array.type
-    if pa.types.is_decimal(typ) and typ.scale > scale:
-        values = array.to_pylist()
-    elif pa.types.is_floating(typ):
-        values = [None if v is None or v != v else Decimal(repr(v)) for v in array.to_pylist()]
-    else:
+    if pa.types.is_floating(typ):
+        return _float_beyond_scale(array, scale)
+    if not (pa.types.is_decimal(typ) and typ.scale > scale):
         return None
-    for i, value in enumerate(values):
+    for i, value in enumerate(array.to_pylist()):
         if value is not None and value.is_finite() and _places_beyond(value, scale):
             return i, f"({value}) has more than {scale} decimal places"
     return None
+
+
+def _float_beyond_scale(array: pa.Array, scale: int) -> Finding | None:
+    """Vectorised: a float whose shortest text has at most ``scale`` decimals is the double
+    nearest to ``round(x * 10**scale) / 10**scale``; any other float is not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = array.cast(pa.float64())
+    factor = 10.0**scale
+    back = pc.divide(pc.round(pc.multiply(array, factor)), factor)
+    lossy = pc.and_(pc.is_finite(array), pc.not_equal(back, array))
+    found = _first(array, lossy, f"has more than {scale} decimal places")
+    if found is None:
+        return None
+    row, _ = found
+    return row, f"({Decimal(repr(array[row].as_py()))}) has more than {scale} decimal places"
 
 
 def _places_beyond(value: Decimal, scale: int) -> bool:
