@@ -8,7 +8,7 @@ with the column and row instead of writing a changed value.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,6 +49,34 @@ def _float_beyond_scale(array: pa.Array, scale: int) -> Finding | None:
         return None
     row, _ = found
     return row, f"({Decimal(repr(array[row].as_py()))}) has more than {scale} decimal places"
+
+
+def text_beyond_scale(array: pa.Array, scale: int) -> Finding | None:
+    """A number written as text (PostgreSQL's exact numerics read as text, CSV) with more decimal
+    places than ``scale``: servers round ``'1.239'`` into DECIMAL(10,2)/numeric(10,2) or INT with
+    at most a note. Text that is not a number is left to the server, which refuses it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return None
+    if not pc.any(pc.fill_null(pc.match_substring_regex(array, r"[.eE]"), False)).as_py():
+        return None
+    problem = (
+        "has a fraction the column would round away"
+        if scale == 0
+        else f"has more than {scale} decimal places"
+    )
+    for row, text in enumerate(array.to_pylist()):
+        if text is None:
+            continue
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            continue
+        if value.is_finite() and _places_beyond(value, scale):
+            return row, f"({text.strip()}) {problem}"
+    return None
 
 
 def _places_beyond(value: Decimal, scale: int) -> bool:

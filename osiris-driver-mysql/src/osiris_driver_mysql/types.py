@@ -212,7 +212,7 @@ def mysql_column_type(field: pa.Field, *, key: bool = False) -> str:
         return "DATE"
     if pa.types.is_timestamp(t):
         return "DATETIME" if t.unit == "s" else "DATETIME(3)" if t.unit == "ms" else "DATETIME(6)"
-    if pa.types.is_duration(t) or pa.types.is_time(t):
+    if pa.types.is_duration(t) or pa.types.is_time(t) or pa.types.is_interval(t):
         return "TIME(6)"
     if pa.types.is_null(t):
         return "TEXT"
@@ -259,6 +259,43 @@ class CellError(ValueError):
         self.column = column
         self.row = row
         self.problem = problem
+
+
+def intervals_as_durations(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with month_day_nano intervals as microsecond durations (MySQL TIME).
+
+    A MySQL TIME read back from PostgreSQL or DuckDB arrives as an interval; days are 24 hours
+    there, as in TIME. Months (no fixed length) and nanoseconds cannot be held: CellError.
+    """
+    import pyarrow as pa
+
+    if not any(pa.types.is_interval(f.type) for f in batch.schema):
+        return batch
+    columns = [
+        _interval_micros(arr, field.name) if pa.types.is_interval(arr.type) else arr
+        for arr, field in zip(batch.columns, batch.schema, strict=True)
+    ]
+    fields = [
+        field.with_type(pa.duration("us")) if pa.types.is_interval(field.type) else field
+        for field in batch.schema
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, batch.schema.metadata))
+
+
+def _interval_micros(arr: pa.Array, name: str) -> pa.Array:
+    import pyarrow as pa
+
+    out = []
+    for index, value in enumerate(arr.to_pylist()):
+        if value is None:
+            out.append(None)
+        elif value.months:
+            raise CellError(name, index, "has months, which MySQL TIME cannot hold")
+        elif value.nanoseconds % 1000:
+            raise CellError(name, index, "has nanoseconds, which MySQL TIME cannot hold")
+        else:
+            out.append(value.days * 86_400_000_000 + value.nanoseconds // 1000)
+    return pa.array(out, pa.duration("us"))
 
 
 def _first_true(mask: pa.Array) -> int:

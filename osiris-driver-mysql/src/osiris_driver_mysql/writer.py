@@ -24,7 +24,12 @@ from osiris.errors import StepError
 
 from osiris_driver_mysql.connect import connect_pymysql, quote_ident, validate_table_name
 from osiris_driver_mysql.fits import TargetColumn, check_fits
-from osiris_driver_mysql.types import CellError, load_data_block, mysql_column_type
+from osiris_driver_mysql.types import (
+    CellError,
+    intervals_as_durations,
+    load_data_block,
+    mysql_column_type,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -253,6 +258,7 @@ class _Job:
         self, cur: Any, into: str, batch: pa.RecordBatch, columns: list[str], offset: int
     ) -> None:
         try:
+            batch = intervals_as_durations(batch)
             check_fits(batch, self.target_types)
         except CellError as exc:
             raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc

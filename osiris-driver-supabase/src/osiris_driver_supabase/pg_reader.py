@@ -54,7 +54,7 @@ def open_query(
         conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
         cur = conn.cursor(name="osiris_extract")
         cur.execute(sql, params or None)
-        schema = pa.schema([_field(conn, col, interval_text) for col in cur.description])
+        schema = pa.schema([_field(conn, cur, col, interval_text) for col in cur.description])
     except psycopg.Error as exc:
         conn.close()
         raise StepError(step_id, f"the query failed: {str(exc).strip().splitlines()[0]}") from exc
@@ -97,10 +97,14 @@ def _exact_loaders(conn: psycopg.Connection, interval_text: bool) -> None:
     conn.adapters.register_loader("interval", TextLoader if interval_text else IntervalLoader)
 
 
-def _field(conn: psycopg.Connection, col: Any, interval_text: bool) -> pa.Field:
+def _field(
+    conn: psycopg.Connection, cur: psycopg.Cursor, col: Any, interval_text: bool
+) -> pa.Field:
     info = conn.adapters.types.get(col.type_code)
     if info is None:
         name = _type_name(conn, col.type_code)
+        if name.endswith("[]"):
+            _load_as_text_array(conn, cur, col.type_code)
     else:
         name = f"_{info.name}" if info.array_oid == col.type_code else info.name
     return arrow_field(
@@ -113,6 +117,22 @@ def _type_name(conn: psycopg.Connection, oid: int) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT format_type(%s, NULL)", (oid,))
         return cur.fetchone()[0]
+
+
+def _load_as_text_array(conn: psycopg.Connection, cur: psycopg.Cursor, oid: int) -> None:
+    """Parse an array of a type psycopg does not know (enum, extension) into a list of texts.
+
+    Without a loader psycopg returns the literal ``'{ok,sad}'``, which Arrow would silently
+    split into one list item per character.
+    """
+    from psycopg.types import TypeInfo
+
+    with conn.cursor() as meta:
+        meta.execute("SELECT typelem::regtype::text FROM pg_type WHERE oid = %s", (oid,))
+        element = meta.fetchone()[0]
+    info = TypeInfo.fetch(conn, element)
+    if info is not None and info.array_oid == oid:
+        info.register(cur)
 
 
 def _to_batch(step_id: str, schema: pa.Schema, rows: list[tuple], offset: int) -> pa.RecordBatch:

@@ -254,6 +254,7 @@ def _copy(
             if stop.is_set():
                 break
             if batch.num_rows:
+                refuse_nul(step_id, batch, rows + 1)
                 refuse_rounded(step_id, batch, checks, rows + 1)
                 chunks.put(
                     pgbinary.encode(batch, binary) if binary else to_copy_csv(batch, rows + 1)
@@ -268,6 +269,26 @@ def _copy(
     if failure and not isinstance(failure[0], _Aborted):
         raise failure[0]
     return rows
+
+
+def refuse_nul(step_id: str, batch: pa.RecordBatch, first_row: int) -> None:
+    """Refuse text holding the NUL character, naming the column and input row: MySQL text can
+    hold it, PostgreSQL text cannot, and COPY's own error names no column."""
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    for field, array in zip(batch.schema, batch.columns, strict=True):
+        if not (t.is_string(field.type) or t.is_large_string(field.type)):
+            continue
+        found = pc.fill_null(pc.match_substring(array, "\x00"), False)
+        if pc.any(found).as_py():
+            row = first_row + pc.index(found, True).as_py()
+            raise StepError(
+                step_id,
+                f"column '{field.name}' input row {row} holds a NUL character (0x00), which"
+                " PostgreSQL text cannot store; nothing was changed.",
+                hint="Remove it (replace(col, chr(0), '')) or write the column as bytea.",
+            )
 
 
 class _Aborted(Exception):

@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from osiris.errors import StepError
-from osiris.exactness import Finding, beyond_scale, beyond_second_digits
+from osiris.exactness import Finding, beyond_scale, beyond_second_digits, text_beyond_scale
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,6 +33,8 @@ def rounding_checks(full_types: Mapping[str, str], schema: pa.Schema) -> dict[st
         full = full_types.get(field.name, "")
         if (m := _NUMERIC.fullmatch(full)) and pa.types.is_floating(field.type):
             checks[field.name] = partial(beyond_scale, scale=int(m[1]))
+        elif m and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            checks[field.name] = partial(text_beyond_scale, scale=int(m[1]))
         elif m := _SECONDS.fullmatch(full):
             checks[field.name] = partial(beyond_second_digits, digits=int(m[1]))
     return checks
