@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pyarrow as pa
-from osiris.exactness import beyond_scale, beyond_second_digits, not_whole
+from osiris.exactness import beyond_scale, beyond_second_digits, not_single_precision, not_whole
 
 
 def test_beyond_scale_finds_the_first_extra_digit_of_decimals_and_floats():
@@ -37,3 +37,11 @@ def test_beyond_second_digits_for_timestamps_times_and_durations():
     assert beyond_second_digits(pa.array([-2_000_000], pa.duration("us")), 0) is None
     assert beyond_second_digits(pa.array([1], pa.timestamp("ns")), 6)[0] == 0
     assert beyond_second_digits(pa.array(["x"]), 0) is None
+
+
+def test_not_single_precision_for_float_columns():
+    assert not_single_precision(pa.array([0.5, None, float("inf"), 0.1])) == (
+        3,
+        "(0.1) has more precision than the single-precision column keeps",
+    )
+    assert not_single_precision(pa.array([0.1], pa.float32())) is None  # already single

@@ -220,6 +220,10 @@ PRECISE = {  # column DDL: (arrow values of a column that fits, arrow values wit
         pa.array([0.1, 2.5, None], pa.float64()),
         pa.array([0.1, 0.125, None], pa.float64()),
     ),
+    "d FLOAT": (  # a double FLOAT keeps exactly, and one it would round
+        pa.array([0.5, 1.25, None], pa.float64()),
+        pa.array([0.5, 0.1, None], pa.float64()),
+    ),
     "d INT": (
         pa.array([1.0, -3.0, None], pa.float64()),
         pa.array([1.0, 1.5, None], pa.float64()),

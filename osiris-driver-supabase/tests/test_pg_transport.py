@@ -627,6 +627,7 @@ def test_an_unparsable_db_url_is_refused_without_quoting_the_password(tmp_path, 
     ("ddl", "fits", "rounded"),
     [
         ("numeric(10,2)", pa.array([0.1, 2.5]), pa.array([0.1, 0.125])),
+        ("real", pa.array([0.5, 1.25]), pa.array([0.5, 0.1])),
         (
             "timestamp(0)",
             pa.array([1_000_000, 2_000_000], pa.timestamp("us")),

@@ -87,6 +87,18 @@ def _places_beyond(value: Decimal, scale: int) -> bool:
     return beyond > 0 and any(digits[-beyond:])
 
 
+def not_single_precision(array: pa.Array) -> Finding | None:
+    """A double that a single-precision column (MySQL FLOAT, PostgreSQL real) would round."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_float64(array.type):
+        return None
+    back = array.cast(pa.float32(), safe=False).cast(pa.float64())
+    lossy = pc.and_(pc.is_finite(array), pc.not_equal(back, array))
+    return _first(array, lossy, "has more precision than the single-precision column keeps")
+
+
 def not_whole(array: pa.Array) -> Finding | None:
     """A float or decimal with a fraction, for an integer column."""
     import pyarrow as pa

@@ -114,11 +114,11 @@ class MySQLFamily(ConnectionFamily):
         samples: int = 5,
     ) -> dict[str, Any]:
         """Tables and views with columns, keys, row estimates and sample rows (JSON-safe)."""
-        from osiris_driver_mysql.types import python_value
-
         conn = connect_pymysql(connection)
         try:
             with conn.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                mariadb = "mariadb" in str(cur.fetchone()[0]).lower()
                 cur.execute("START TRANSACTION READ ONLY")
                 cur.execute(
                     "SELECT table_name, table_type, table_rows FROM information_schema.tables"
@@ -138,7 +138,7 @@ class MySQLFamily(ConnectionFamily):
                             "type": ctype,
                             "nullable": nullable == "YES",
                             "key": {"PRI": "primary", "UNI": "unique", "MUL": "index"}.get(key),
-                            "default": default,
+                            "default": _column_default(default, mariadb),
                             "extra": extra or None,
                         }
                     )
@@ -161,12 +161,7 @@ class MySQLFamily(ConnectionFamily):
                         "samples": [],
                     }
                     if samples > 0:
-                        cur.execute(f"SELECT * FROM {quote_ident(name)} LIMIT %s", (int(samples),))
-                        heads = [d[0] for d in cur.description]
-                        entry["samples"] = [
-                            {h: python_value(v) for h, v in zip(heads, row, strict=True)}
-                            for row in cur.fetchall()
-                        ]
+                        entry.update(_samples(cur, name, samples))
                     result.append(entry)
                 cur.execute("COMMIT")
                 cur.execute("SELECT DATABASE(), VERSION()")
@@ -174,3 +169,37 @@ class MySQLFamily(ConnectionFamily):
         finally:
             conn.close()
         return {"database": database, "server_version": version, "tables": result}
+
+
+def _samples(cur: Any, name: str, samples: int) -> dict[str, Any]:
+    """``{"samples": rows}`` (JSON-safe), or ``{"error": ...}`` when the server refuses this table
+    (a broken view, column-only privileges): one unreadable table must not hide the others."""
+    import pymysql
+
+    from osiris_driver_mysql.types import python_value
+
+    try:
+        cur.execute(f"SELECT * FROM {quote_ident(name)} LIMIT %s", (int(samples),))
+    except pymysql.MySQLError as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code is None or code >= 2000:  # client-side: the connection itself is gone
+            raise
+        return {"error": str(exc.args[1]) if len(exc.args) > 1 else str(exc)}
+    heads = [d[0] for d in cur.description]
+    return {
+        "samples": [
+            {h: python_value(v) for h, v in zip(heads, row, strict=True)} for row in cur.fetchall()
+        ]
+    }
+
+
+def _column_default(value: str | None, mariadb: bool) -> str | None:
+    """The default as MySQL shows it: MariaDB writes it as SQL (``NULL`` for none, string
+    literals quoted as ``'it''s'``), which would read as a different value."""
+    if not mariadb or value is None:
+        return value
+    if value == "NULL":
+        return None
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'").replace("\\\\", "\\")
+    return value

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from osiris.exactness import beyond_scale, beyond_second_digits, not_whole, text_beyond_scale
+from osiris.exactness import (
+    beyond_scale,
+    beyond_second_digits,
+    not_single_precision,
+    not_whole,
+    text_beyond_scale,
+)
 
 from osiris_driver_mysql.types import CellError
 
@@ -41,6 +47,8 @@ def check_fits(batch: pa.RecordBatch, columns: dict[str, TargetColumn]) -> None:
             finding = not_whole(array) or text_beyond_scale(array, 0)
         elif target.data_type == "decimal" and target.scale is not None:
             finding = beyond_scale(array, target.scale) or text_beyond_scale(array, target.scale)
+        elif target.data_type == "float":
+            finding = not_single_precision(array)
         elif target.data_type in _TEMPORAL and target.fsp is not None:
             finding = beyond_second_digits(array, target.fsp)
         if finding is not None:

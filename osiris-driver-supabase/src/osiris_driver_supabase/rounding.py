@@ -1,7 +1,8 @@
 """Values a target column would round are refused before they are sent (postgres transport).
 
-PostgreSQL rounds a float into numeric(p,s) to the column's scale and fractional seconds into
-timestamp(p)/time(p) to the column's precision, without a word. Decimal columns wider than the
+PostgreSQL rounds a float into numeric(p,s) to the column's scale, a double into real to single
+precision, and fractional seconds into timestamp(p)/time(p) to the column's precision, without a
+word. Decimal columns wider than the
 target are refused up front (``pg_writer``); these checks look at the values.
 """
 
@@ -13,7 +14,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from osiris.errors import StepError
-from osiris.exactness import Finding, beyond_scale, beyond_second_digits, text_beyond_scale
+from osiris.exactness import (
+    Finding,
+    beyond_scale,
+    beyond_second_digits,
+    not_single_precision,
+    text_beyond_scale,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,6 +42,8 @@ def rounding_checks(full_types: Mapping[str, str], schema: pa.Schema) -> dict[st
             checks[field.name] = partial(beyond_scale, scale=int(m[1]))
         elif m and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
             checks[field.name] = partial(text_beyond_scale, scale=int(m[1]))
+        elif full == "real" and pa.types.is_float64(field.type):
+            checks[field.name] = not_single_precision
         elif m := _SECONDS.fullmatch(full):
             checks[field.name] = partial(beyond_second_digits, digits=int(m[1]))
     return checks
