@@ -68,9 +68,19 @@ def fingerprint(
     samples: int,
     distribution: str,
     version: str,
+    identity: Mapping[str, Any] | None = None,
 ) -> str:
-    """``sha256:<hex>`` of the connection without secrets, the options and the family's plugin."""
+    """``sha256:<hex>`` of the connection without secrets, the options and the family's plugin.
+
+    ``identity`` is what the family says locates the data inside its secret fields (the host and
+    database of a DSN): dropping those fields whole would serve one database's cache for another.
+    """
     public = _without_secrets(connection.values, secret_fields, connection.secret_values)
+    if identity:
+        public = {
+            "values": public,
+            "identity": _without_secrets(identity, secret_fields, connection.secret_values),
+        }
     payload = {
         "format": CACHE_FORMAT,
         "family": connection.family,
@@ -103,6 +113,7 @@ def discover(
         samples=samples,
         distribution=provided.distribution,
         version=provided.version,
+        identity=_identity(family, connection),
     )
     folder = (base_dir or Path.cwd()) / CACHE_DIR / connection.family
     path = folder / f"{connection.alias}-{key.removeprefix('sha256:')[:KEY_LENGTH]}.json"
@@ -136,13 +147,20 @@ def discover(
             f"The '{connection.family}' family returned {type(raw).__name__} from discover();"
             " expected a mapping with 'tables'."
         )
-    plain = json.loads(json.dumps(raw, default=_jsonable))
+    # parse_constant: NaN and Infinity are not JSON (jq, JavaScript refuse them); keep them as text.
+    plain = json.loads(json.dumps(raw, default=_jsonable), parse_constant=str)
     result = process_masker.mask_values(Masker(connection.secret_values).mask_values(plain))
     discovered_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_cache(folder, path, connection.alias, key, discovered_at, result)
     return Discovery(
         connection.ref, connection.family, connection.alias, key, discovered_at, False, path, result
     )
+
+
+def _identity(family: Any, connection: ResolvedConnection) -> Mapping[str, Any] | None:
+    """The family's ``discovery_identity`` of the connection (absent on duck-typed families)."""
+    method = getattr(family, "discovery_identity", None)
+    return method(connection.values) if callable(method) else None
 
 
 def _without_secrets(value: Any, secret_fields: tuple[str, ...], secrets: list[str]) -> Any:

@@ -37,6 +37,14 @@ class ConnectionFamily:
         """Check that the connection works. The default says the family cannot check."""
         return DoctorResult(False, "unknown", f"The '{self.name}' family has no doctor check.")
 
+    def discovery_identity(self, connection: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What, inside the secret fields, says where the data is (a DSN's host and database).
+
+        The discovery cache key leaves secret fields out, so without this a changed DSN would be
+        served the previous database's cache. Never return the secret parts themselves.
+        """
+        return {}
+
     def discover(
         self,
         connection: Mapping[str, Any],

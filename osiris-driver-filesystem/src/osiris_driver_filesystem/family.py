@@ -61,6 +61,11 @@ class FilesystemFamily(ConnectionFamily):
         """Every data file under base_dir (or the given relative paths) with its inferred
         schema and the first ``samples`` rows."""
         base = Path(os.path.expanduser(str(connection["base_dir"])))
+        if not base.is_dir():  # else a typo in base_dir would read as "no files yet"
+            from osiris.errors import OsirisError
+
+            problem = "is not a directory" if base.exists() else "does not exist"
+            raise OsirisError(f"base_dir {base} {problem}.")
         if tables:
             paths = [base / t for t in tables]
         else:

@@ -81,7 +81,8 @@ def render(found: Any) -> str:
             ]
             for column in columns
         ]
-        lines.extend(_grid(["column", "type", "null", "key"], rows, indent="  "))
+        if rows or not table.get("error"):  # an unreadable table has nothing to tabulate
+            lines.extend(_grid(["column", "type", "null", "key"], rows, indent="  "))
         lines.extend(_samples(table, [str(column.get("name", "")) for column in columns]))
     return "\n".join(lines)
 
@@ -129,7 +130,13 @@ def _samples(table: Mapping[str, Any], columns: list[str]) -> list[str]:
 
 
 def _cell(value: Any) -> str:
-    text = "NULL" if value is None else str(value)
+    """One sample value; JSON documents, lists and booleans are shown as JSON, not Python repr."""
+    if value is None:
+        text = "NULL"
+    elif isinstance(value, dict | list | bool):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
     text = text.replace("\n", "\\n").replace("\t", "\\t")
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
