@@ -48,7 +48,7 @@ def _float_beyond_scale(array: pa.Array, scale: int) -> Finding | None:
     if found is None:
         return None
     row, _ = found
-    return row, f"({Decimal(repr(array[row].as_py()))}) has more than {scale} decimal places"
+    return row, f"({shown(array, row)}) has more than {scale} decimal places"
 
 
 def text_beyond_scale(array: pa.Array, scale: int) -> Finding | None:
@@ -132,6 +132,23 @@ def beyond_second_digits(array: pa.Array, digits: int) -> Finding | None:
     return _first(array, lossy, f"is more precise than the column ({kept})")
 
 
+def shown(array: pa.Array, row: int) -> str:
+    """One value as text for a message, without making a Python object of it: nanosecond
+    timestamps and durations have none unless pandas is installed, which Osiris does not need."""
+    import pyarrow as pa
+
+    value = array.slice(row, 1)
+    if pa.types.is_duration(value.type):
+        return f"{value.cast(pa.int64())[0].as_py()} {value.type.unit}"
+    if pa.types.is_interval(value.type):
+        v = value[0].as_py()
+        return f"{v.months} months {v.days} days {v.nanoseconds} ns"
+    try:
+        return str(value.cast(pa.string())[0].as_py())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return str(value[0].as_py())
+
+
 def _first(array: pa.Array, lossy: pa.Array, problem: str) -> Finding | None:
     import pyarrow.compute as pc
 
@@ -139,4 +156,4 @@ def _first(array: pa.Array, lossy: pa.Array, problem: str) -> Finding | None:
     if not pc.any(lossy).as_py():
         return None
     row = int(pc.index(lossy, True).as_py())
-    return row, f"({array[row].as_py()}) {problem}"
+    return row, f"({shown(array, row)}) {problem}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from osiris.errors import OsirisError
+from osiris.exactness import shown
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,7 +41,7 @@ def exact_micros(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array:
     except pa.ArrowInvalid:
         nanos = array.cast(pa.int64()).to_pylist()
         bad = next(i for i, v in enumerate(nanos) if v is not None and v % 1000)
-        raise _error(field, first_row + bad, str(array[bad])) from None
+        raise _error(field, first_row + bad, shown(array, bad)) from None
 
 
 def _check_intervals(field: pa.Field, array: pa.Array, first_row: int) -> None:

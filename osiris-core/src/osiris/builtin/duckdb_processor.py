@@ -134,7 +134,7 @@ def _watched(
 def _refuse_nanoseconds(step_id: str, name: str, batch: pa.RecordBatch, offset: int) -> None:
     import pyarrow as pa
 
-    from osiris.exactness import beyond_second_digits
+    from osiris.exactness import beyond_second_digits, shown
 
     for field, column in zip(batch.schema, batch.columns, strict=True):
         bad = None
@@ -149,7 +149,7 @@ def _refuse_nanoseconds(step_id: str, name: str, batch: pa.RecordBatch, offset: 
         if bad is not None:
             raise StepError(
                 step_id,
-                f"column '{field.name}' of {name} row {offset + bad + 1}: {column[bad].as_py()}"
+                f"column '{field.name}' of {name} row {offset + bad + 1}: {shown(column, bad)}"
                 " has nanoseconds, which DuckDB would drop (it keeps microseconds).",
                 hint="Round it to microseconds in the step that produces it.",
             )
