@@ -147,3 +147,16 @@ def test_connect_options_are_mapped():
     assert loose["verify_mode"] == ssl.CERT_NONE and loose["check_hostname"] is False
     with pytest.raises(ValueError, match="charset"):
         connect_kwargs({**base, "charset": "utf8mb4; DROP"})
+
+
+@pytest.mark.parametrize(
+    ("port", "valid"),
+    [(3306, True), ("3306", True), (65535, True), ("65535", True), (0, False), (99999, False),
+     ("99999", False), ("65536", False), ("0", False), ("33o6", False)],
+)  # fmt: skip
+def test_port_must_be_a_tcp_port(port, valid):
+    import jsonschema
+
+    entry = {"host": "127.0.0.1", "database": "d", "user": "u", "port": port}
+    errors = list(jsonschema.Draft202012Validator(MySQLFamily().schema).iter_errors(entry))
+    assert (not errors) == valid, errors

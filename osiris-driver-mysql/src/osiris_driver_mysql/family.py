@@ -18,7 +18,13 @@ SCHEMA: dict[str, Any] = {
     "required": ["host", "database", "user"],
     "properties": {
         "host": {"type": "string", "minLength": 1},
-        "port": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "default": 3306},
+        "port": {
+            "type": ["integer", "string"],
+            "minimum": 1,
+            "maximum": 65535,
+            "pattern": "^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$",
+            "default": 3306,
+        },
         "database": {"type": "string", "minLength": 1},
         "user": {"type": "string", "minLength": 1},
         "password": {"type": "string"},
