@@ -119,3 +119,18 @@ def test_family_identity_from_a_secret_field_is_part_of_the_key(project, monkeyp
     for path in (project / ".osiris").rglob("*.json"):
         text = path.read_text(encoding="utf-8")
         assert "pw-in-dsn-123" not in text and support.SECRET not in text
+
+
+def test_a_table_asked_for_but_not_found_is_listed_with_an_error(project):
+    registry = support.make_registry(Floats())
+    result = CliRunner().invoke(
+        cli,
+        ["discover", "@memdb.main", "--tables", "measures,mesures", "--json"],
+        obj={"registry": registry},
+    )
+    assert result.exit_code == 0, result.output
+    tables = strict_json(result.output)["tables"]
+    assert [(t["name"], t.get("error")) for t in tables] == [
+        ("measures", None),
+        ("mesures", "no such table or view"),
+    ]

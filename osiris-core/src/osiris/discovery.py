@@ -147,6 +147,7 @@ def discover(
             f"The '{connection.family}' family returned {type(raw).__name__} from discover();"
             " expected a mapping with 'tables'."
         )
+    raw = _with_missing_tables(raw, tables)
     # parse_constant: NaN and Infinity are not JSON (jq, JavaScript refuse them); keep them as text.
     plain = json.loads(json.dumps(raw, default=_jsonable), parse_constant=str)
     result = process_masker.mask_values(Masker(connection.secret_values).mask_values(plain))
@@ -155,6 +156,17 @@ def discover(
     return Discovery(
         connection.ref, connection.family, connection.alias, key, discovered_at, False, path, result
     )
+
+
+def _with_missing_tables(raw: Mapping[str, Any], tables: list[str] | None) -> Mapping[str, Any]:
+    """A table asked for by ``--tables`` that the family did not return is listed with an error:
+    a typo must not read as "no tables found"."""
+    found = {str(t.get("name")) for t in raw.get("tables") or [] if isinstance(t, Mapping)}
+    missing = [t for t in tables or [] if t not in found]
+    if not missing:
+        return raw
+    absent = [{"name": t, "error": "no such table or view"} for t in missing]
+    return {**raw, "tables": [*(raw.get("tables") or []), *absent]}
 
 
 def _identity(family: Any, connection: ResolvedConnection) -> Mapping[str, Any] | None:
