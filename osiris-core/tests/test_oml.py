@@ -354,6 +354,20 @@ def test_step_ids_differing_only_by_case_collide():
     assert errors["steps[1].id"] == "step id 'src' differs from 'Src' (steps[0]) only by case"
 
 
+def test_a_case_twin_before_an_implicit_need_is_an_error_not_a_crash():
+    errors = errors_of(pipeline(extract("a"), extract("A"), transform("t")))
+    assert errors["steps[1].id"] == "step id 'A' differs from 'a' (steps[0]) only by case"
+
+
+def test_needs_that_become_one_input_table_name_collide():
+    errors = errors_of(
+        pipeline(extract("read-a"), extract("read.a"), transform("t", needs="[read-a, read.a]"))
+    )
+    assert errors["steps[2].needs"] == (
+        "'read-a' and 'read.a' would both be the input table df_read_a"
+    )
+
+
 # -- connections and secrets --------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ the runner and can be read any number of times.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,12 @@ from osiris.errors import OsirisError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+def input_name(step_id: str) -> str:
+    """The table name a step's data has downstream: ``df_<step id>`` with every non-identifier
+    character turned into ``_`` (``read-movies`` -> ``df_read_movies``)."""
+    return "df_" + re.sub(r"[^0-9A-Za-z_]", "_", step_id)
 
 
 class StepData:

@@ -193,6 +193,7 @@ class _Checker:
         drafts = [self._step(i, step) for i, step in enumerate(substituted)]
         ids = self._unique_ids(drafts)
         needs = self._needs(drafts, ids)
+        self._input_names(drafts, needs)
         self._cycles(drafts, needs)
         if any(i.severity == "error" for i in self.issues):
             return None
@@ -549,9 +550,25 @@ class _Checker:
                 deps = []
             if d.id is not None and ids.get(d.id) is d:
                 resolved[d.id] = deps
-            if d.mode in DATA_MODES and d.id is not None:
-                producer = d
+            if d.mode in DATA_MODES and d.id is not None and ids.get(d.id) is d:
+                producer = d  # a step refused for its id (a case twin) produces nothing to need
         return resolved
+
+    def _input_names(self, drafts: list[_Draft], needs: dict[str, list[str]]) -> None:
+        """Two needs that become one ``df_`` table name would hand the step only one of them."""
+        from osiris.stepdata import input_name
+
+        for d in drafts:
+            seen: dict[str, str] = {}
+            for upstream in needs.get(d.id or "", []):
+                name = input_name(upstream)
+                if name in seen:
+                    self.add(
+                        ("steps", d.index, "needs"),
+                        f"'{seen[name]}' and '{upstream}' would both be the input table {name}",
+                        "rename one of those steps so their ids differ in letters or digits",
+                    )
+                seen.setdefault(name, upstream)
 
     def _cycles(self, drafts: list[_Draft], needs: dict[str, list[str]]) -> None:
         ids = list(needs)

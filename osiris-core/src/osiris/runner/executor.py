@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from osiris.context import StepContext
 from osiris.errors import OsirisError, StepError
-from osiris.stepdata import StepData, as_reader
+from osiris.stepdata import StepData, as_reader, input_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,11 +52,6 @@ class StepOutcome:
             "duration_ms": self.duration_ms,
             "error": self.error,
         }
-
-
-def input_name(step_id: str) -> str:
-    """``df_<step id>`` with every non-identifier character turned into ``_``."""
-    return "df_" + re.sub(r"[^0-9A-Za-z_]", "_", step_id)
 
 
 def run_steps(

@@ -85,7 +85,7 @@ def check_steps(plan: Manifest, ctx: ExecutionContext) -> dict[str, type]:
 def check_input_names(step: StepSpec) -> None:
     """Two upstream ids that map to one ``df_<id>`` name (``read-a``, ``read.a``) would hand the
     step only one of them, silently: refuse the pipeline instead."""
-    from osiris.runner.executor import input_name
+    from osiris.stepdata import input_name
 
     seen: dict[str, str] = {}
     for need in step.needs:
