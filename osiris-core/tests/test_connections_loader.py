@@ -320,3 +320,20 @@ def test_every_missing_required_field_is_named_once(tmp_path, conn_registry):
         "Connection '@memdb.main' is missing the required field 'host'.",
         "Connection '@memdb.main' is missing the required field 'user'.",
     ]
+
+
+def test_rules_that_quote_the_schema_speak_the_family_description(tmp_path):
+    """A regex or a list of sub-schemas is no message for a user: the description is."""
+    from osiris.connections.loader import _schema_problems
+
+    schema = {
+        "type": "object",
+        "description": "a host, or a socket path",
+        "properties": {"port": {"type": "string", "pattern": "^[0-9]+$", "description": "a port"}},
+        "anyOf": [{"required": ["host"]}, {"required": ["socket"]}],
+    }
+    problems = _schema_problems("@x.main", {"port": "33o6"}, schema, [], ())
+    assert problems == [
+        "Connection '@x.main' needs a host, or a socket path.",
+        "Connection '@x.main' field 'port': '33o6' is not a port.",
+    ]

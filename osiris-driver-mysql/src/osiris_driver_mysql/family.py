@@ -24,6 +24,7 @@ SCHEMA: dict[str, Any] = {
             "maximum": 65535,
             "pattern": "^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$",
             "default": 3306,
+            "description": "a TCP port (1 to 65535)",
         },
         "database": {"type": "string", "minLength": 1},
         "user": {"type": "string", "minLength": 1},

@@ -47,6 +47,7 @@ class SupabaseFamily(ConnectionFamily):
             "timeout": {"type": "number", "exclusiveMinimum": 0},
             "default": {"type": "boolean"},
         },
+        "description": "url (or project_id) with a key, or db_url (or pg_dsn)",
         "anyOf": [
             {"required": ["url"]},
             {"required": ["project_id"]},

@@ -23,6 +23,9 @@ from osiris.masking import MASK, Masker, process_masker, url_password
 CONNECTIONS_FILE = "osiris_connections.yaml"
 SUPPORTED_VERSIONS = (1, 1.0, "1", "1.0")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_DESCRIBED = ("pattern", "anyOf", "oneOf")
+"""Rules whose own message quotes the schema (a regex, sub-schemas): the schema's description
+says what was expected instead, when the family gives one."""
 _GUESSED_SECRET = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
 """Secret-looking field names, used only for families that are not installed (no declaration)."""
 
@@ -474,10 +477,17 @@ def _schema_problems(
                 f" {_json_type(error.instance)}"
                 + ("; quote the value in the YAML file." if expected == "string" else ".")
             )
+        elif error.validator in _DESCRIBED and error.schema.get("description") and not where:
+            problems.append(f"Connection '{ref}' needs {error.schema['description']}.")
         elif any(str(part).lower() in secret_names for part in error.absolute_path):
             problems.append(
                 f"Connection '{ref}' field '{where}' does not satisfy its '{error.validator}'"
                 f" rule ({MASK} hidden)."
+            )
+        elif error.validator in _DESCRIBED and error.schema.get("description"):
+            problems.append(
+                f"Connection '{ref}' field '{where}': {masker.mask(repr(error.instance))} is not"
+                f" {error.schema['description']}."
             )
         else:
             problems.append(f"Connection '{ref}' field '{where}': {masker.mask(error.message)}.")
