@@ -72,4 +72,10 @@ def test_init_next_steps_quote_a_directory_with_spaces(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["init", "my project"])
     assert result.exit_code == 0, result.output
-    assert result.output.rstrip().endswith("cd 'my project' && osiris run pipeline.yaml")
+    steps = result.output.split("Next steps:\n", 1)[1].splitlines()
+    assert [s.split("#")[0].strip() for s in steps] == [
+        "cd 'my project'",
+        "osiris run pipeline.yaml",
+        "cp .env.example .env",
+        "osiris validate",
+    ]

@@ -111,9 +111,12 @@ def init(directory: Path, force: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         click.echo(f"{'overwrote' if name in existing else 'created'} {path}")
-    click.echo(
-        "\nNext steps:\n"
-        "  pip install osiris-driver-filesystem   # components of the example\n"
-        "  osiris validate                         # what is installed and configured\n"
-        f"  cd {shlex.quote(str(directory))} && osiris run pipeline.yaml"  # copy-pastable with spaces
-    )
+    # In the order they work: the example runs as it is; validate also checks the example
+    # connections, whose variables are unset until .env is filled in.
+    steps = [] if directory == Path(".") else [f"cd {shlex.quote(str(directory))}"]
+    steps += [
+        "osiris run pipeline.yaml         # the example (needs osiris-driver-filesystem)",
+        "cp .env.example .env             # then fill in your MySQL / Supabase values",
+        "osiris validate                  # plugins, connections and what is still missing",
+    ]
+    click.echo("\nNext steps:\n" + "\n".join(f"  {step}" for step in steps))
