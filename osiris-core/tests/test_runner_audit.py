@@ -146,3 +146,14 @@ def test_fan_out_through_duckdb_gives_every_consumer_every_row(runner_kit, tmp_p
     assert runner_kit.SEEN["w1"]["rows"] == rows
     assert runner_kit.SEEN["w2"]["rows"] == 2 * rows
     assert not (result.session_dir / "spill").exists()
+
+
+def test_run_error_sentence_keeps_its_own_punctuation():
+    from osiris.runner.run import _run_error
+
+    counts = {"failed": 1, "skipped": 1, "succeeded": 0}
+    assert _run_error("Step 'q': near the WHERE clause!", counts) == (
+        "Step 'q': near the WHERE clause! (1 failed, 1 skipped)"
+    )
+    assert _run_error("Step 'q': it broke", counts) == "Step 'q': it broke. (1 failed, 1 skipped)"
+    assert _run_error(None, counts) == "The run failed. (1 failed, 1 skipped)"

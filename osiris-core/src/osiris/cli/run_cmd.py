@@ -223,7 +223,10 @@ def _dry_run(
             json.dumps({"pipeline": plan.name, "adapter": adapter, "steps": steps}, indent=2)
         )
         return
-    click.echo(f"Plan for {plan.name}: {len(steps)} steps on the {adapter} adapter")
+    click.echo(
+        f"Plan for {plan.name}: {len(steps)} step{'' if len(steps) == 1 else 's'}"
+        f" on the {adapter} adapter"
+    )
     width = max((len(s["id"]) for s in steps), default=0)
     for number, step in enumerate(steps, 1):
         extra = []
@@ -291,7 +294,8 @@ def summary_text(result: Any) -> str:
     head = "Run succeeded" if result.ok else "Run failed"
     parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     lines = [
-        f"{head}: {result.pipeline or '(not compiled)'} · {len(steps)} steps"
+        f"{head}: {result.pipeline or '(not compiled)'} · {len(steps)}"
+        f" step{'' if len(steps) == 1 else 's'}"
         + (f" ({parts})" if parts else "")
         + f" · {result.duration_ms / 1000:.2f} s"
     ]

@@ -205,4 +205,5 @@ def _counts(steps: dict[str, dict[str, Any]]) -> dict[str, int]:
 
 def _run_error(first_error: str | None, counts: dict[str, int]) -> str:
     tail = f" ({counts['failed']} failed, {counts['skipped']} skipped)"
-    return (first_error or "The run failed.").rstrip(".") + "." + tail
+    sentence = (first_error or "The run failed.").rstrip()
+    return sentence + ("" if sentence.endswith((".", "!", "?")) else ".") + tail
