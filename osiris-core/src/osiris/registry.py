@@ -189,7 +189,17 @@ def _suggestion(name: str, known: dict) -> str | None:
 
 
 def _install_hint(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     package = KNOWN_PACKAGES.get(name.split(".", 1)[0])
-    if package:
+    if not package:
+        return "Install the plugin that provides it; `osiris plugins` lists what is installed."
+    try:
+        installed = version(package)
+    except PackageNotFoundError:
         return f"Install it with: pip install {package}"
-    return "Install the plugin that provides it; `osiris plugins` lists what is installed."
+    return (  # installing it again would not help: say why it may be missing
+        f"{package} {installed} is installed but provides no '{name}': its plugin may be turned"
+        " off (OSIRIS_LOAD_PLUGINS / OSIRIS_DISABLE_PLUGINS) or not provide it yet;"
+        " `osiris plugins` shows what each plugin registers."
+    )
