@@ -45,3 +45,14 @@ def test_not_single_precision_for_float_columns():
         "(0.1) has more precision than the single-precision column keeps",
     )
     assert not_single_precision(pa.array([0.1], pa.float32())) is None  # already single
+
+
+def test_beyond_second_digits_for_month_day_nano_intervals():
+    mdn = pa.month_day_nano_interval()
+    values = [pa.scalar(v, mdn).as_py() for v in ((1, 2, 3_000), (0, 0, 1_500))]
+    intervals = pa.array([None, *values], mdn)
+    assert beyond_second_digits(intervals, 6) == (
+        2,
+        "(0 months 0 days 1500 ns) is more precise than the column (6 digits of a second)",
+    )
+    assert beyond_second_digits(intervals.slice(0, 2), 6) is None

@@ -27,13 +27,9 @@ def _connection(transport, sb_rest, sb_db_connection):
     return sb_rest.connection() if transport == "rest" else sb_db_connection
 
 
-def _write(tmp_path, connection, column, values):
-    _, typ, _, _ = COLUMNS[column]
-    table = pa.table(
-        {"id": pa.array(range(1, len(values) + 1), pa.int32()), column: pa.array(values, typ)}
-    )
-    batches = table.to_batches(max_chunksize=1)  # the bad value arrives in a later batch
-    reader = pa.RecordBatchReader.from_batches(table.schema, batches)
+def _write_table(tmp_path, connection, table: pa.Table) -> None:
+    """Write ``table`` into ``t`` one row per batch (a bad value arrives in a later batch)."""
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=1))
     ctx, _ = make_context(tmp_path, step_id="w", connection=connection)
     SupabaseWriter().run(
         step_id="w",
@@ -41,6 +37,12 @@ def _write(tmp_path, connection, column, values):
         inputs={"df_up": StepData.from_reader(reader)},
         ctx=ctx,
     )
+
+
+def _write(tmp_path, connection, column, values):
+    _, typ, _, _ = COLUMNS[column]
+    ids = pa.array(range(1, len(values) + 1), pa.int32())
+    _write_table(tmp_path, connection, pa.table({"id": ids, column: pa.array(values, typ)}))
 
 
 @pytest.mark.parametrize("transport", ["postgres", "rest"])
@@ -73,13 +75,7 @@ def test_whole_microseconds_in_nanosecond_columns_are_written_exactly(
             "du": pa.array([2_000], pa.duration("ns")),
         }
     )
-    ctx, _ = make_context(tmp_path, step_id="w", connection=connection)
-    SupabaseWriter().run(
-        step_id="w",
-        config={"table": "t", "retry_backoff_s": 0},
-        inputs={"df_up": StepData.from_table(table)},
-        ctx=ctx,
-    )
+    _write_table(tmp_path, connection, table)
     assert sb_pg.execute("SELECT ts, tm, du FROM t").fetchone() == (
         dt.datetime(1970, 1, 1, 0, 0, 1, 1),
         dt.time(0, 0, 0, 3000),

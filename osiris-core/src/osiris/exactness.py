@@ -115,19 +115,25 @@ def not_whole(array: pa.Array) -> Finding | None:
 
 
 def beyond_second_digits(array: pa.Array, digits: int) -> Finding | None:
-    """A timestamp, time or duration with more fractional-second digits than ``digits``."""
+    """A timestamp, time, duration or month/day/nano interval with more fractional-second digits
+    than ``digits``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     typ = array.type
-    if not (pa.types.is_timestamp(typ) or pa.types.is_time(typ) or pa.types.is_duration(typ)):
+    step = 10 ** (9 - digits)
+    if pa.types.is_interval(typ):  # only the nanoseconds part has fractions of a second
+        nanos = [None if v is None else v.nanoseconds for v in array.to_pylist()]
+        lossy = pa.array([n is not None and n % step != 0 for n in nanos])
+    elif pa.types.is_timestamp(typ) or pa.types.is_time(typ) or pa.types.is_duration(typ):
+        extra = {"s": 0, "ms": 3, "us": 6, "ns": 9}[typ.unit] - digits
+        if extra <= 0:
+            return None
+        ticks = array.cast(pa.int64())
+        step = 10**extra
+        lossy = pc.not_equal(pc.subtract(ticks, pc.multiply(pc.divide(ticks, step), step)), 0)
+    else:
         return None
-    extra = {"s": 0, "ms": 3, "us": 6, "ns": 9}[typ.unit] - digits
-    if extra <= 0:
-        return None
-    ticks = array.cast(pa.int64())
-    step = 10**extra
-    lossy = pc.not_equal(pc.subtract(ticks, pc.multiply(pc.divide(ticks, step), step)), 0)
     kept = "no fraction of a second" if digits == 0 else f"{digits} digits of a second"
     return _first(array, lossy, f"is more precise than the column ({kept})")
 

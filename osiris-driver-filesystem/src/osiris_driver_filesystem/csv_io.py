@@ -174,11 +174,16 @@ class _CsvFileReader:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        for field in schema:
-            if not pa.types.is_floating(field.type) or field.name in self.column_types:
-                continue
-            first = next(iter(self._read_strings(path, field.name)), None)
-            texts = first.column(0).drop_null() if first is not None else None
+        floats = [
+            f.name
+            for f in schema
+            if pa.types.is_floating(f.type) and f.name not in self.column_types
+        ]
+        if not floats:
+            return
+        first = next(iter(self._read_strings(path, floats)), None)  # one read for every column
+        for name in floats:
+            texts = first.column(name).drop_null() if first is not None else None
             if (
                 not texts
                 or not pc.all(pc.match_substring_regex(texts, r"^\s*[+-]?\d+\s*$")).as_py()
@@ -188,9 +193,9 @@ class _CsvFileReader:
             if big is not None:
                 raise StepError(
                     self.step_id,
-                    f"{path}: column '{field.name}' holds whole numbers beyond int64 (e.g."
+                    f"{path}: column '{name}' holds whole numbers beyond int64 (e.g."
                     f" {big.strip()}), which would be read as inexact floats.",
-                    hint=f"Pin it: schema: {{{field.name}: decimal128(38, 0)}} (or string).",
+                    hint=f"Pin it: schema: {{{name}: decimal128(38, 0)}} (or string).",
                 )
 
     def _missing_column(self, path: Path) -> StepError:
@@ -342,14 +347,18 @@ class _CsvFileReader:
             offset += batch.num_rows
         return None
 
-    def _read_strings(self, path: Path, name: str | None, *, names_only: bool = False) -> Any:
+    def _read_strings(
+        self, path: Path, name: str | list[str] | None, *, names_only: bool = False
+    ) -> Any:
+        """The file again with ``name`` (one column or several) read as text."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         read, parse, _ = self._options([])
+        names = [name] if isinstance(name, str) else name
         convert = pacsv.ConvertOptions(
-            column_types={name: pa.string()} if name else {},
-            include_columns=[name] if name else None,
+            column_types=dict.fromkeys(names or [], pa.string()),
+            include_columns=names or None,
             null_values=_null_values(self.config),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,

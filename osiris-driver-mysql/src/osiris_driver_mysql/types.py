@@ -309,19 +309,11 @@ def _refuse_nanoseconds(arr: pa.Array, name: str) -> None:
 
     MySQL keeps microseconds at most and would drop the rest without a warning, on both paths.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from osiris.exactness import beyond_second_digits
 
-    if arr.type.unit != "ns":
-        return
-    ints = arr.cast(pa.int64())
-    sub_us = pc.not_equal(pc.subtract(ints, pc.multiply(pc.divide(ints, 1000), 1000)), 0)
-    if pc.any(sub_us).as_py():
-        raise CellError(
-            name,
-            _first_true(pc.fill_null(sub_us, False)),
-            "has nanoseconds, which MySQL DATETIME cannot hold",
-        )
+    found = beyond_second_digits(arr, 6)
+    if found is not None:
+        raise CellError(name, found[0], "has nanoseconds, which MySQL DATETIME cannot hold")
 
 
 def to_load_text(arr: pa.Array, name: str) -> pa.Array:

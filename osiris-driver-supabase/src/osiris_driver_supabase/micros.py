@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from osiris.errors import OsirisError
-from osiris.exactness import shown
+from osiris.exactness import beyond_second_digits, shown
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,7 +24,7 @@ def exact_micros(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array:
 
     typ = array.type
     if t.is_interval(typ):
-        _check_intervals(field, array, first_row)
+        _refuse(field, array, first_row)
         return array
     if getattr(typ, "unit", None) != "ns":
         return array
@@ -36,24 +36,16 @@ def exact_micros(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array:
         target = pa.duration("us")
     else:
         return array
-    try:
-        return array.cast(target, safe=True)
-    except pa.ArrowInvalid:
-        nanos = array.cast(pa.int64()).to_pylist()
-        bad = next(i for i, v in enumerate(nanos) if v is not None and v % 1000)
-        raise _error(field, first_row + bad, shown(array, bad)) from None
+    _refuse(field, array, first_row)
+    return array.cast(target)  # exact: nothing below a microsecond is left
 
 
-def _check_intervals(field: pa.Field, array: pa.Array, first_row: int) -> None:
-    for i, value in enumerate(array.to_pylist()):
-        if value is not None and value.nanoseconds % 1000:
-            shown = f"{value.months} months {value.days} days {value.nanoseconds} ns"
-            raise _error(field, first_row + i, shown)
-
-
-def _error(field: pa.Field, row: int, value: str) -> OsirisError:
-    return OsirisError(
-        f"Column '{field.name}' row {row}: {value} has nanoseconds; PostgreSQL keeps microseconds,"
-        " so writing it would change the data.",
-        hint=HINT,
-    )
+def _refuse(field: pa.Field, array: pa.Array, first_row: int) -> None:
+    found = beyond_second_digits(array, 6)
+    if found is not None:
+        row = found[0]
+        raise OsirisError(
+            f"Column '{field.name}' row {first_row + row}: {shown(array, row)} has nanoseconds;"
+            " PostgreSQL keeps microseconds, so writing it would change the data.",
+            hint=HINT,
+        )
