@@ -19,25 +19,40 @@ MAX_CANDIDATES = 500
 
 
 def previous_run(view: SessionView) -> Path | None:
-    """The session directory of the previous run with the same manifest fingerprint."""
+    """The session directory of the previous run with the same manifest fingerprint.
+
+    Ordered by ``status.json`` ``started_at`` (milliseconds), since two runs in one second
+    share the stamp of their session ids.
+    """
     fp = view.manifest_fp
-    if not fp or not SESSION_ID.match(view.id):
+    match = SESSION_ID.match(view.id)
+    if not fp or not match:
         return None
+    own = ((view.status or {}).get("started_at") or view.started_at or "", view.id)
     older = sorted(
         (
             p
             for p in view.dir.parent.iterdir()
-            if p.is_dir() and SESSION_ID.match(p.name) and _key(p.name) < _key(view.id)
+            if p.is_dir()
+            and p.name != view.id
+            and (m := SESSION_ID.match(p.name))
+            and m["stamp"] <= match["stamp"]
         ),
-        key=lambda p: _key(p.name),
+        key=lambda p: p.name[len(p.name.split("_")[0]) :],
         reverse=True,
     )
+    best: tuple[tuple[str, str], Path] | None = None
     for candidate in older[:MAX_CANDIDATES]:
         meta = _json(candidate / "meta.json")
-        same = meta and (meta.get("fingerprints") or {}).get("manifest_fp") == fp
-        if same and _json(candidate / "status.json") is not None:
-            return candidate
-    return None
+        if not meta or (meta.get("fingerprints") or {}).get("manifest_fp") != fp:
+            continue
+        status = _json(candidate / "status.json")
+        if status is None:
+            continue
+        key = (str(status.get("started_at") or ""), candidate.name)
+        if key < own and (best is None or key > best[0]):
+            best = (key, candidate)
+    return best[1] if best else None
 
 
 def compute_delta(view: SessionView) -> dict[str, Any]:
@@ -83,12 +98,6 @@ def compute_delta(view: SessionView) -> dict[str, Any]:
         "steps_changed": rows,
         "steps_unchanged": len(view.steps) - len(rows),
     }
-
-
-def _key(session_id: str) -> tuple[str, str]:
-    """Sort by the UTC start stamp, then the id, like ``osiris logs list``."""
-    match = SESSION_ID.match(session_id)
-    return (match["stamp"], session_id) if match else ("", session_id)
 
 
 def _json(path: Path) -> dict[str, Any] | None:
