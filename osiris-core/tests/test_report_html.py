@@ -172,3 +172,53 @@ def test_planted_secret_reaches_no_page(tmp_path, monkeypatch, runner_kit):
     page = next((tmp_path / "site").glob("run_*.html")).read_text()
     assert "login failed for password ***" in page
     assert_no_secrets(tmp_path / "site", [runner_kit.SECRET], [result.output])
+
+
+def test_remote_run_shows_the_e2b_badge_and_sandbox_details():
+    """The e2b adapter's own events (declared by osiris-remote-e2b) become the sandbox details;
+    the session lives outside pytest's tmp folders, whose event lines core's schema checks."""
+    import shutil
+    import tempfile
+
+    from osiris.report.export import build_package
+    from osiris.session import Session
+
+    root = Path(tempfile.mkdtemp(prefix="osiris-report-e2b-"))
+    try:
+        session = Session(root)
+        session.event("run_start", source="p.yaml", adapter="e2b")
+        session.event(
+            "adapter_selected",
+            adapter="e2b",
+            pipeline="p",
+            distribution="osiris-remote-e2b",
+            max_workers=2,
+        )
+        session.event(
+            "sandbox_created", sandbox_id="sbx-42", template="osiris-py311", duration_ms=812
+        )
+        session.event("upload_complete", files=3, bytes=20480, duration_ms=95)
+        session.event("step_start", step_id="s", component="kit.table", mode="extract")
+        session.event("step_complete", step_id="s", rows=3, duration_ms=5, output="drained")
+        session.event("sandbox_closed", sandbox_id="sbx-42", duration_ms=40)
+        session.event("run_complete", ok=True, duration_ms=1200, succeeded=1, failed=0, skipped=0)
+        session.write_status(ok=True, steps={"s": {"status": "succeeded", "rows": 3}}, error=None)
+        session.close()
+        html = render_session(load_session(session.dir))
+        assert 'class="badge env e2b"' in html and "osiris-remote-e2b" in html
+        sandbox = html[html.index("<h2 style='margin-top:12px'>Sandbox</h2>") :]
+        assert "sandbox_created" in sandbox and "sbx-42" in sandbox and "osiris-py311" in sandbox
+        options = {"max_core_bytes": 300_000, "annex": False, "annex_gzip": False, "runcard": True}
+        package = build_package(session.dir, options=options)
+        env = package.doc["evidence"]["environment"]
+        assert env["adapter"] == "e2b"
+        assert [d["event"] for d in env["details"]] == [
+            "sandbox_created",
+            "upload_complete",
+            "sandbox_closed",
+        ]
+        assert env["details"][0]["sandbox_id"] == "sbx-42" and env["details"][0]["id"] == "ev:3"
+        assert "on the e2b adapter" in package.doc["narrative"]["summary"]
+        assert "adapter **e2b**" in package.runcard_text
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -19,7 +19,7 @@ LOGS_DIR_OPTION = click.option(
 
 @click.group("logs")
 def logs() -> None:
-    """List, inspect and clean up run sessions."""
+    """List, inspect, report on and clean up sessions."""
 
 
 @logs.command("list")
