@@ -336,3 +336,24 @@ def test_generic_session_gets_a_valid_aiop(chat_session):
     assert doc["narrative"]["sentences"][0]["text"].startswith(
         f"Session {session.id} ran chat session on the local adapter and did not finish"
     )
+
+
+def test_a_run_that_never_started_still_gets_its_aiop(tmp_path):
+    from click.testing import CliRunner
+    from osiris.cli.main import cli
+
+    (tmp_path / "bad.yaml").write_text('oml_version: "0.1.0"\nname: bad\nsteps:\n  - {id: x}\n')
+    result = CliRunner().invoke(cli, ["run", "bad.yaml"], obj={"registry": rk.registry()})
+    assert result.exit_code == 2
+    (session,) = (tmp_path / "logs").iterdir()
+    doc = valid_aiop(session / "aiop" / "aiop.json")
+    run = doc["evidence"]["run"]
+    assert run["status"] == "failed" and run["exit_code"] == 2 and run["failed_step"] is None
+    assert doc["evidence"]["errors"][-1]["id"] == "error:run"
+    first = doc["narrative"]["sentences"][0]["text"]
+    assert "failed" in first and "(exit code 2)" in first
+    assert any(
+        s["text"].startswith("The run failed before any step failed:")
+        for s in doc["narrative"]["sentences"]
+    )
+    assert_citations_resolve(doc)
