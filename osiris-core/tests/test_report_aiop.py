@@ -101,7 +101,7 @@ def test_successful_run_exports_a_faithful_aiop(tmp_path):
     assert sem["pipeline"]["fingerprints"]["manifest_fp"].startswith("sha256:")
     # narrative: the chat's intent, and every citation resolves to evidence
     assert doc["narrative"]["intent"]["text"].startswith("copy both sources")
-    assert doc["narrative"]["intent"]["chat_session"] == "chat_20261122T041500Z_abcdef"
+    assert doc["narrative"]["intent"]["chat_session"] == "chat_20261122T041500Z_7a1b2c"
     assert "copy both sources" in doc["narrative"]["summary"]
     assert "writers wrote 2,475 rows" in doc["narrative"]["summary"]
     assert_citations_resolve(doc)

@@ -165,7 +165,9 @@ def _summary(view: SessionView) -> str:
     if origin is not None:
         runs = timeline.spans(view.steps, origin)
         if runs:
-            cards.append((str(timeline.max_parallel([(a, b) for _, a, b in runs])), "max overlapping"))
+            cards.append(
+                (str(timeline.max_parallel([(a, b) for _, a, b in runs])), "max overlapping")
+            )
     if view.duration_ms is not None:
         cards.append((_seconds(view.duration_ms), "wall time"))
     cards_html = "".join(
