@@ -97,6 +97,20 @@ def write_package(package: Package, out_dir: Path) -> list[Path]:
     return [out_dir / name for name in package.files]
 
 
+def package_for(session_dir: Path, *, settings: Any = None, mask: Mask | None = None) -> Package:
+    """The AIOP of ``session_dir`` under the project's settings: the library entry point.
+
+    ``settings`` is an ``osiris.settings.Settings`` (loaded from osiris.yaml when omitted);
+    ``package.doc`` is the document, ``package.files`` the bytes of every file.
+    """
+    from osiris.report.settings import aiop_options, load
+
+    settings = settings if settings is not None else load()
+    return build_package(
+        session_dir, options=aiop_options(settings), effective=settings.effective(), mask=mask
+    )
+
+
 def export_aiop(
     session_dir: Path,
     out_dir: Path | None = None,
@@ -104,19 +118,8 @@ def export_aiop(
     settings: Any = None,
     mask: Mask | None = None,
 ) -> list[Path]:
-    """Write the AIOP of ``session_dir`` to ``out_dir`` (default ``<session>/aiop``).
-
-    ``settings`` is an ``osiris.settings.Settings`` (loaded from osiris.yaml when omitted).
-    """
-    from osiris.report.settings import aiop_options, load
-
-    settings = settings if settings is not None else load()
-    package = build_package(
-        session_dir,
-        options=aiop_options(settings),
-        effective=settings.effective(),
-        mask=mask,
-    )
+    """Write the AIOP of ``session_dir`` to ``out_dir`` (default ``<session>/aiop``)."""
+    package = package_for(session_dir, settings=settings, mask=mask)
     return write_package(package, Path(out_dir) if out_dir else Path(session_dir) / "aiop")
 
 
