@@ -62,6 +62,7 @@ def test_failed_run_page_puts_the_failing_step_first(tmp_path):
     assert '<a href="#step-read-b" id="failed-step">read-b</a>' in html
     assert "Skipped because of it: write-b, count-b" in html
     assert 'class="dag-node status-failed"' in html and 'class="dag-node status-skipped"' in html
+    assert html.count("skipped: never started") == 2  # listed under the timeline's bars
     # the error text is shown, never interpreted
     assert "<script>window.pwned" not in html and "&lt;/script&gt;&lt;script&gt;" in html
     assert 'id="run-status">failed<' in html and "exit code <b>1</b>" in html

@@ -215,8 +215,9 @@ def _timeline(view: SessionView) -> str:
         return '<section id="timeline"><h2>Timeline</h2><p class="muted">No step started.</p></section>'
     return (
         '<section id="timeline"><h2>Timeline</h2><p class="muted">Each bar runs from the step\'s'
-        " start to its end; bars that overlap ran in parallel (a streamed producer ends when"
-        f' its consumer has read everything).</p><div class="scroll">{svg}</div>'
+        " start to its end; overlapping bars were open at the same time (independent branches"
+        " run in parallel; a streamed producer ends when its consumer has read everything)."
+        f'</p><div class="scroll">{svg}</div>'
         f"{_legend()}</section>"
     )
 

@@ -1,7 +1,7 @@
 """The Gantt chart of a run: one bar per step from its ``step_start`` to its end event.
 
-Bars that overlap in time ran in parallel; the chart also states the most steps that ran at
-once. Times are the events' timestamps (milliseconds), measured from the session's first event.
+Bars that overlap were open at the same time; steps that never started are listed under the
+bars. Times are the events' timestamps (milliseconds), measured from the session's first event.
 """
 
 from __future__ import annotations
@@ -51,10 +51,12 @@ def render_svg(steps: Sequence[StepView], origin_ts: str | None, end_ts: str | N
     rows = spans(steps, origin)
     if not rows:
         return ""
+    started = {step.id for step, _, _ in rows}
+    never = [step for step in steps if step.id not in started]
     end = parse_ts(end_ts)
     total = max([_ms(end, origin) if end else 0, *(e for _, _, e in rows), 1])
     scale = CHART_W / total
-    height = AXIS_H + len(rows) * ROW_H + 8
+    height = AXIS_H + (len(rows) + len(never)) * ROW_H + 8
     width = LABEL_W + CHART_W + 20
     parts = [
         f'<svg class="gantt" xmlns="http://www.w3.org/2000/svg" width="{width}"'
@@ -78,6 +80,15 @@ def render_svg(steps: Sequence[StepView], origin_ts: str | None, end_ts: str | N
             f'<text class="gantt-label" x="{LABEL_W - 8}" y="{y + BAR_H}">'
             f"{escape(_clip(step.id))}</text>"
             f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{BAR_H}" rx="3"/></g>'
+        )
+    for index, step in enumerate(never, len(rows)):
+        y = AXIS_H + index * ROW_H
+        parts.append(
+            f'<g class="gantt-row status-{escape(step.status)}">'
+            f'<text class="gantt-label" x="{LABEL_W - 8}" y="{y + BAR_H}">'
+            f"{escape(_clip(step.id))}</text>"
+            f'<text class="gantt-note" x="{LABEL_W + 6}" y="{y + BAR_H}">'
+            f"{escape(step.status)}: never started</text></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
