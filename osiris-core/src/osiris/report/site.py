@@ -52,7 +52,13 @@ def write_reports(logs_dir: Path, sessions: list[SessionInfo], out_dir: Path) ->
 
 
 def _write(path: Path, text: str) -> None:
-    """Write next to the target and rename, so a browser never reads half a page."""
+    """Write next to the target and rename, so a browser never reads half a page.
+
+    The session's files were masked when written; any secret this process has resolved since
+    is masked once more on the way out.
+    """
+    from osiris.masking import process_masker
+
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(process_masker.mask(text), encoding="utf-8")
     tmp.replace(path)
