@@ -358,11 +358,16 @@ def _pipeline(view: SessionView) -> str:
         blocks.append(_pre("OML (oml.yaml)", view.oml_text, open_=True))
     if view.manifest_text:
         blocks.append(_pre("Compiled manifest (manifest.yaml)", view.manifest_text))
-    for step in view.steps:
-        if step.config is not None:
-            blocks.append(
-                _pre(f"cfg/{step.id}.json", json.dumps(step.config, indent=2, ensure_ascii=False))
-            )
+    configs = [
+        _pre(f"cfg/{step.id}.json", json.dumps(step.config, indent=2, ensure_ascii=False))
+        for step in view.steps
+        if step.config is not None
+    ]
+    if configs:
+        blocks.append(
+            f"<details><summary>Step configurations ({len(configs)} files in cfg/)</summary>"
+            f'<div style="padding-left:16px">{"".join(configs)}</div></details>'
+        )
     return (
         '<section id="pipeline"><h2>Pipeline</h2>'
         + (f"<table id='fingerprints' class='kv'>{fp_rows}</table>" if fp_rows else "")
