@@ -207,7 +207,7 @@ def aiop(
     out_path: str | None,
     max_core_bytes: int | None,
 ) -> None:
-    """The AI Operation Package of SESSION (default: the last run), on stdout or in --out.
+    """The AI Operation Package of SESSION (default: the newest), on stdout or in --out.
 
     Runs export it automatically to logs/<session>/aiop/; this rebuilds it from the session.
     """
