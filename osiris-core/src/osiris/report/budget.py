@@ -1,7 +1,7 @@
 """Cutting an AIOP to ``max_core_bytes``, deterministically, saying what was cut.
 
 Order of sacrifice: driver events in the middle of the timeline, then the other run, adapter
-and step events, then the OML text. Events that the narrative or the evidence rows cite, the
+and step events, then the OML text. Events that the narrative, the run or an error cites, the
 run's first and last events and every ``step_error`` are never cut. Within each group the
 first half and the last half of the kept budget survive (the start and the end of a run are
 where an LLM looks first). The full streams are always in the annex.
