@@ -228,6 +228,10 @@ def _export_aiop(session: Session) -> None:
             exc,
             level="warning",
         )
+    except KeyboardInterrupt as exc:  # Ctrl-C now stops the export, not the finished run
+        session.log_exception(
+            "AIOP export interrupted; the run itself is unaffected.", exc, level="warning"
+        )
 
 
 def run_manifest(
