@@ -334,7 +334,7 @@ def test_a_run_that_never_started_still_gets_its_aiop(tmp_path):
     first = doc["narrative"]["sentences"][0]["text"]
     assert "failed" in first and "(exit code 2)" in first
     assert any(
-        s["text"].startswith("The run failed before any step failed:")
+        s["text"].startswith("The run failed without a step error:")
         for s in doc["narrative"]["sentences"]
     )
 

@@ -32,7 +32,7 @@ def _asset(name: str) -> str:
     return (resources.files("osiris.report") / "assets" / name).read_text(encoding="utf-8")
 
 
-def page(title: str, body: str, *, index_href: str | None = "index.html") -> str:
+def page(title: str, body: str) -> str:
     """A complete document with the inline stylesheet and script."""
     return (
         "<!DOCTYPE html>\n"
@@ -74,7 +74,7 @@ def render_session(view: SessionView, *, index_href: str | None = "index.html") 
     parts += [_events(view), _artifacts(view), _pipeline(view), _files(view)]
     title = f"{view.pipeline or view.kind} · {view.id}"
     body = _header(view, is_run, index_href) + "<main>" + "".join(p for p in parts if p) + "</main>"
-    return page(title, body, index_href=index_href)
+    return page(title, body)
 
 
 def _label(view: SessionView) -> str:
@@ -123,7 +123,7 @@ def _failure(view: SessionView) -> str:
     step = view.failed_step
     if step is None:
         return (
-            '<section class="failure" id="failure"><h2>The run failed before any step ran</h2>'
+            '<section class="failure" id="failure"><h2>The run failed; no step reported an error</h2>'
             f'<div class="msg">{escape(view.error or "no error recorded")}</div></section>'
         )
     skipped = [s.id for s in view.steps if s.status == "skipped"]
@@ -473,7 +473,7 @@ def render_index(entries: Iterable[dict[str, Any]]) -> str:
         f"<th>failed at</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         "</section></main>"
     )
-    return page("Osiris sessions", body, index_href=None)
+    return page("Osiris sessions", body)
 
 
 # -- small helpers -------------------------------------------------------------------------------
