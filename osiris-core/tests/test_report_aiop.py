@@ -349,3 +349,11 @@ def test_the_checker_refuses_a_citation_to_nothing(tmp_path):
     with pytest.raises(AssertionError, match=r"unknown evidence \['ev:99999'\]"):
         assert_aiop_valid(broken)
     broken.unlink()  # the suite's final check validates every aiop.json left behind
+
+
+@pytest.mark.parametrize("rows", [[], [{"id": "ev:1"}], [{"a": "é", "b": [1, 2]}, {"c": None}]])
+def test_the_cut_measures_a_timeline_exactly_as_it_is_written(rows):
+    from osiris.report.aiop import _layout, compact, layout_list_bytes
+
+    expected = len(_layout(rows, 2).encode("utf-8"))
+    assert layout_list_bytes([len(compact(r).encode("utf-8")) for r in rows], 2) == expected

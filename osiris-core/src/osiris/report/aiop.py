@@ -308,14 +308,23 @@ def dumps(doc: dict[str, Any]) -> str:
 def _layout(value: Any, level: int) -> str:
     pad = "  " * level
     if isinstance(value, dict) and value and level < 3:
-        items = [f"{pad}  {_compact(k)}: {_layout(v, level + 1)}" for k, v in value.items()]
+        items = [f"{pad}  {compact(k)}: {_layout(v, level + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list) and value and level < 4:
-        return "[\n" + ",\n".join(f"{pad}  {_compact(v)}" for v in value) + f"\n{pad}]"
-    return _compact(value)
+        return "[\n" + ",\n".join(f"{pad}  {compact(v)}" for v in value) + f"\n{pad}]"
+    return compact(value)
 
 
-def _compact(value: Any) -> str:
+def layout_list_bytes(item_bytes: list[int], level: int) -> int:
+    """The UTF-8 size ``_layout`` gives a list at ``level`` whose rows have ``item_bytes``."""
+    if not item_bytes:
+        return len("[]")
+    pad = 2 * level
+    return 2 + sum(pad + 2 + b for b in item_bytes) + 2 * (len(item_bytes) - 1) + 1 + pad + 1
+
+
+def compact(value: Any) -> str:
+    """One row: JSON on one line."""
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=_default)
 
 
