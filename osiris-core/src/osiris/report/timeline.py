@@ -18,6 +18,23 @@ ROW_H = 22
 BAR_H = 14
 AXIS_H = 26
 MIN_BAR = 2.0
+NICE_STEPS_MS = (
+    *(m * 10**e for e in range(4) for m in (1, 2, 5)),
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    14_400_000,
+    28_800_000,
+    86_400_000,
+)
 
 
 def spans(steps: Sequence[StepView], origin: datetime) -> list[tuple[StepView, int, int]]:
@@ -99,20 +116,18 @@ def _ms(moment: datetime, origin: datetime) -> int:
 
 
 def _ticks(total: int) -> list[int]:
-    """About six round tick positions (1, 2 or 5 times a power of ten milliseconds)."""
+    """About six tick positions at round times (milliseconds, seconds, minutes, hours)."""
     raw = total / 6
-    step = 1
-    while step * 10 <= raw:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= raw:
-            step *= factor
-            break
-    return list(range(0, total + 1, max(step, 1)))
+    step = next((n for n in NICE_STEPS_MS if n >= raw), NICE_STEPS_MS[-1])
+    return list(range(0, total + 1, step))
 
 
 def _label(ms: int) -> str:
-    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms // 60_000} min {ms // 1000 % 60:02d} s"
 
 
 def _clip(text: str, limit: int = 30) -> str:
