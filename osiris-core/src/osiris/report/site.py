@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from osiris.report.html import render_index, render_session
+from osiris.report.html import render_session
+from osiris.report.index import render_index
 from osiris.report.model import load_session
 from osiris.session import SessionInfo, list_sessions
 
