@@ -77,6 +77,7 @@ def run_compiled(
     registry: Any = None,
     max_workers: int | None = None,
     connections_path: Path | None = None,
+    run_options: dict[str, Any] | None = None,
 ) -> int:
     """Run ``compiled_dir`` with the local adapter's code; return the exit code."""
     import yaml
@@ -102,6 +103,7 @@ def run_compiled(
             masker=sink.masker,
             max_workers=max_workers or default_max_workers(),
             connections_path=connections_path,
+            run_options=dict(run_options or {}),
         )
         adapter = LocalAdapter()
         raw = (
@@ -137,13 +139,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-workers", type=int, default=None)
     parser.add_argument("--connections", type=Path, default=None)
+    parser.add_argument(
+        "--run-options",
+        type=Path,
+        default=None,
+        help="JSON object of run-wide options (ExecutionContext.run_options)",
+    )
     args = parser.parse_args(argv)
+    run_options = (
+        json.loads(args.run_options.read_text(encoding="utf-8")) if args.run_options else None
+    )
     return run_compiled(
         args.compiled_dir,
         args.run_dir,
         out=sys.stdout,
         max_workers=args.max_workers,
         connections_path=args.connections,
+        run_options=run_options,
     )
 
 
