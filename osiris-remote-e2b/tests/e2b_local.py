@@ -130,9 +130,7 @@ class ProcessService(Process):
 
         def event(**kwargs: Any) -> Any:
             name, value = next(iter(kwargs.items()))
-            return process_pb.StartResponse(
-                event=process_pb.ProcessEvent(event=Oneof(name, value))
-            )
+            return process_pb.StartResponse(event=process_pb.ProcessEvent(event=Oneof(name, value)))
 
         yield event(start=process_pb.ProcessEvent.StartEvent(pid=proc.pid))
         queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
@@ -217,9 +215,7 @@ class FilesystemService(Filesystem):
         from e2b.envd.filesystem import filesystem_pb
 
         info = path.lstat()
-        kind = (
-            filesystem_pb.FileType.DIRECTORY if path.is_dir() else filesystem_pb.FileType.FILE
-        )
+        kind = filesystem_pb.FileType.DIRECTORY if path.is_dir() else filesystem_pb.FileType.FILE
         return filesystem_pb.EntryInfo(
             name=path.name,
             type=kind,
@@ -335,7 +331,10 @@ async def _respond(send: Callable, status: int, body: bytes, kind: str = "applic
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", kind.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -443,7 +442,12 @@ class Served:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level=os.environ.get("E2B_LOCAL_LOG", "critical"), lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app,
+            log_level=os.environ.get("E2B_LOCAL_LOG", "critical"),
+            lifespan="off",
+            timeout_keep_alive=30,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True

@@ -47,7 +47,8 @@ def adapter_cli_options(command: Callable[..., Any]) -> Callable[..., Any]:
         if given and adapter != "e2b":
             flags = ", ".join(flag for key, flag in E2B_FLAGS.values() if key in given)
             raise InvalidInputError(
-                f"{flags} {'applies' if len(given) == 1 else 'apply'} to E2B runs only.", hint="Add --e2b (or --adapter e2b)."
+                f"{flags} {'applies' if len(given) == 1 else 'apply'} to E2B runs only.",
+                hint="Add --e2b (or --adapter e2b).",
             )
         kwargs["adapter_options"] = {"e2b": given} if given else {}
         return command(*args, **kwargs)
