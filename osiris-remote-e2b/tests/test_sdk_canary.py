@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+from pathlib import Path
 
 import pytest
 
@@ -49,14 +50,13 @@ def test_the_routes_and_rpcs_are_the_ones_served():
 
     assert (ENVD_API_FILES_ROUTE, ENVD_API_HEALTH_ROUTE) == ("/files", "/health")
     source = importlib.import_module("e2b.envd.process.process_connect").__file__
-    text = open(source, encoding="utf-8").read()
+    text = Path(source).read_text(encoding="utf-8")
     for rpc in ("Start", "List", "SendSignal"):
         assert f'"/process.Process/{rpc}"' in text, rpc
     assert ProcessASGIApplication.path.fget is not None
     assert FilesystemASGIApplication.path.fget is not None
-    text = open(
-        importlib.import_module("e2b.envd.filesystem.filesystem_connect").__file__,
-        encoding="utf-8",
-    ).read()
+    text = Path(
+        importlib.import_module("e2b.envd.filesystem.filesystem_connect").__file__
+    ).read_text(encoding="utf-8")
     for rpc in ("Stat", "ListDir", "MakeDir", "Remove"):
         assert f'"/filesystem.Filesystem/{rpc}"' in text, rpc

@@ -7,6 +7,7 @@ Paths are relative to the sandbox user's home unless absolute.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -203,10 +204,8 @@ class E2BSandbox:
         self._closed = True
         running, self._running = self._running, None
         if running is not None:
-            try:
+            with contextlib.suppress(Exception):  # the sandbox kill below ends it anyway
                 running.kill()
-            except Exception:
-                pass  # the sandbox kill below ends it anyway
         self._sdk.kill()
 
     def _guard(self, action: str, call: Callable[[], Any]) -> Any:

@@ -61,51 +61,71 @@ def ship_connections(
     for ref in refs:
         resolved = ctx.resolve_connection(ref)
         family, alias, entry = connections.as_written(ref)
-        secret_fields = {name.lower() for name in _secret_fields(ctx, family)}
-        path_fields = PATH_FIELDS.get(family, ())
-
-        def ship(value: Any, key: str, where: str) -> Any:
-            if isinstance(value, dict):
-                return {k: ship(v, str(k), f"{where}.{k}") for k, v in value.items()}
-            if isinstance(value, list):
-                return [ship(v, key, f"{where}[{i}]") for i, v in enumerate(value)]
-            if not isinstance(value, str):
-                return value
-            if key in path_fields:
-                base = Path(str(resolved.values.get(key, value))).expanduser()
-                return mirror((plan.base_dir / base).resolve())
-            substitution = variables.substitute(value)
-            if substitution.used:
-                for name in substitution.used:
-                    if name in never:
-                        raise InvalidInputError(
-                            f"Connection '@{family}.{alias}' field '{where}' uses ${{{name}}},"
-                            " which is never sent into a sandbox.",
-                            hint="Give the connection its own variable.",
-                        )
-                    found = variables.get(name)
-                    if found is not None:
-                        env[name] = found
-                return value
-            from osiris.masking import url_password
-
-            if key.lower() in secret_fields or url_password(substitution.text):
-                name = _variable_name(family, alias, where)
-                env[name] = substitution.text
-                return "${" + name + "}"
-            return value
-
-        shipped = {k: ship(v, str(k), str(k)) for k, v in entry.items()}
+        shipper = _Shipper(
+            ref=f"@{family}.{alias}",
+            variables=variables,
+            resolved=resolved.values,
+            secret_fields={name.lower() for name in _secret_fields(ctx, family)},
+            path_fields=PATH_FIELDS.get(family, ()),
+            to_sandbox=lambda path: mirror((plan.base_dir / path).resolve()),
+            never=never,
+            env=env,
+        )
+        shipped = {k: shipper.ship(v, str(k), str(k)) for k, v in entry.items()}
         if alias == _default_alias(connections, family):
             shipped["default"] = True
         families.setdefault(family, {})[alias] = shipped
-        check_reachable(f"@{family}.{alias}", resolved.values, allow=allow_local_hosts)
+        check_reachable(shipper.ref, resolved.values, allow=allow_local_hosts)
     import yaml
 
     text = yaml.safe_dump(
         {"version": 1, "connections": families}, sort_keys=True, allow_unicode=True
     )
     return Shipment(text, env)
+
+
+@dataclass
+class _Shipper:
+    """Ships the values of one connection entry (see the module docstring)."""
+
+    ref: str
+    variables: Any
+    resolved: dict[str, Any]
+    secret_fields: set[str]
+    path_fields: tuple[str, ...]
+    to_sandbox: Callable[[Path], str]
+    never: frozenset[str]
+    env: dict[str, str]
+
+    def ship(self, value: Any, key: str, where: str) -> Any:
+        if isinstance(value, dict):
+            return {k: self.ship(v, str(k), f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.ship(v, key, f"{where}[{i}]") for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+        if key in self.path_fields:
+            return self.to_sandbox(Path(str(self.resolved.get(key, value))).expanduser())
+        substitution = self.variables.substitute(value)
+        if substitution.used:
+            for name in substitution.used:
+                if name in self.never:
+                    raise InvalidInputError(
+                        f"Connection '{self.ref}' field '{where}' uses ${{{name}}}, which is"
+                        " never sent into a sandbox.",
+                        hint="Give the connection its own variable.",
+                    )
+                found = self.variables.get(name)
+                if found is not None:
+                    self.env[name] = found
+            return value
+        from osiris.masking import url_password
+
+        if key.lower() in self.secret_fields or url_password(substitution.text):
+            name = _variable_name(self.ref, where)
+            self.env[name] = substitution.text
+            return "${" + name + "}"
+        return value
 
 
 def check_reachable(ref: str, values: dict[str, Any], *, allow: bool) -> None:
@@ -162,6 +182,6 @@ def _default_alias(connections: Any, family: str) -> str | None:
         return None
 
 
-def _variable_name(family: str, alias: str, where: str) -> str:
-    raw = f"OSIRIS_SECRET_{family}_{alias}_{where}"
+def _variable_name(ref: str, where: str) -> str:
+    raw = f"OSIRIS_SECRET_{ref.lstrip('@')}_{where}"
     return re.sub(r"[^A-Za-z0-9_]", "_", raw).upper()
