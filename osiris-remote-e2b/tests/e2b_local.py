@@ -87,7 +87,7 @@ class Envd:
         """What killing a sandbox does to its processes."""
         for proc in list(self.procs.values()):
             with contextlib.suppress(ProcessLookupError):
-                proc.process.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def running(self) -> list[int]:
         return [p.pid for p in self.procs.values() if p.process.returncode is None]

@@ -241,6 +241,12 @@ class E2BAdapter(ExecutionAdapter):
             )
         except SandboxLost as exc:
             self._close(ctx, "error")
+            if exc.timed_out:
+                raise OsirisError(
+                    f"The run did not finish within e2b.timeout_s ({options.timeout_s} s); the"
+                    " sandbox was closed.",
+                    hint="Give it more time with --e2b-timeout or e2b.timeout_s in osiris.yaml.",
+                ) from exc
             raise OsirisError(relay.paths.host(exc.message), hint=exc.hint) from exc
         except BaseException as exc:
             self._close(ctx, "interrupted" if isinstance(exc, KeyboardInterrupt) else "error")

@@ -35,6 +35,14 @@ class CommandOutcome:
 class SandboxLost(OsirisError):
     """The sandbox stopped answering (dropped connection, killed, or past its lifetime)."""
 
+    timed_out = False
+
+
+class CommandTimedOut(SandboxLost):
+    """A command ran past the time it was given."""
+
+    timed_out = True
+
 
 class Sandbox(Protocol):
     """Upload, download, run a command streaming its output lines, list, close."""
@@ -184,7 +192,7 @@ class E2BSandbox:
                     stderr = (stderr + value)[-65536:]
                 elif kind == "error":
                     if isinstance(value, TimeoutException):
-                        raise SandboxLost(
+                        raise CommandTimedOut(
                             f"The command in the sandbox ran past its {timeout_s:g} s limit."
                         ) from value
                     raise SandboxLost(
