@@ -337,7 +337,7 @@ class E2BAdapter(ExecutionAdapter):
         if total > options.max_download_bytes:
             raise OsirisError(
                 f"The run's artifacts and outputs are {total / 1048576:.1f} MB, over the"
-                f" e2b.max_download_mb limit of {options.max_download_bytes / 1048576:g} MB;"
+                f" e2b.max_download_mb limit of {options.max_download_mb:g} MB;"
                 " nothing was downloaded.",
                 hint="Raise e2b.max_download_mb in osiris.yaml (or OSIRIS_E2B_MAX_DOWNLOAD_MB).",
             )

@@ -71,9 +71,13 @@ class E2BOptions:
     install_deps: bool
     allow_local_hosts: bool
     python: str
-    max_download_bytes: int
+    max_download_mb: float
     wheel_cache_dir: Path
     api_key_env: str
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
 
 
 def section() -> Any:
@@ -100,7 +104,7 @@ def resolve_options(cli: dict[str, Any] | None = None) -> E2BOptions:
         install_deps=bool(values["install_deps"]),
         allow_local_hosts=bool(values["allow_local_hosts"]),
         python=values["python"],
-        max_download_bytes=int(float(values["max_download_mb"]) * 1024 * 1024),
+        max_download_mb=float(values["max_download_mb"]),
         wheel_cache_dir=Path(os.path.expanduser(cache)),
         api_key_env=values["api_key_env"],
     )
