@@ -213,3 +213,17 @@ def test_live_e2b(tmp_path, monkeypatch):
     local, remote, local_dir, remote_dir = run_both(pipeline, tmp_path, "--e2b-install-deps")
     assert local.exit_code == remote.exit_code == 0, remote.output
     assert_same_run(local_dir, remote_dir, ordered=True)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").is_file(), reason="needs a system Python")
+def test_a_python_without_the_dependencies_is_named(tmp_path, e2b, monkeypatch):
+    """The system Python has none of core's dependencies: said before the run, not a traceback."""
+    monkeypatch.setenv("OSIRIS_E2B_PYTHON", "/usr/bin/python3")
+    pipeline = write_pipeline(tmp_path / "project", TWO_STEPS)
+    result = run_cli(str(pipeline), "--e2b", "--logs-dir", str(tmp_path / "logs"))
+    assert result.exit_code == 1
+    assert "lacks" in result.output and "pyarrow" in result.output
+    assert "--e2b-install-deps" in result.output
+    session = only_session(tmp_path / "logs")
+    assert closed(session)["reason"] == "error"
+    assert e2b.control.killed and e2b.envd.running() == []

@@ -145,21 +145,40 @@ class E2BAdapter(ExecutionAdapter):
         self, sandbox: Sandbox, wheels: list[Any], options: E2BOptions, ctx: ExecutionContext
     ) -> bool:
         """Upload and install the wheels unless the template has them; True if installed."""
-        from osiris_remote_e2b.wheels import installed_versions_script, template_has
+        from osiris_remote_e2b.wheels import (
+            installed_versions_script,
+            missing_requirements,
+            template_has,
+        )
 
         started = time.perf_counter()
         python = shlex.quote(options.python)
         lines: list[str] = []
+        names = sorted({w.name for w in wheels} | {r for w in wheels for r in w.requires})
         probe = sandbox.run(
-            f"{python} -c {shlex.quote(installed_versions_script([w.name for w in wheels]))}",
-            on_line=lines.append,
+            f"{python} -c {shlex.quote(installed_versions_script(names))}", on_line=lines.append
         )
-        if probe.exit_code != 0:
+        if probe.exit_code != 0 or not lines:
             raise OsirisError(
                 f"The sandbox has no working '{options.python}' ({_last(probe.stderr)}).",
                 hint="Use a template with Python 3.11 or newer, or set e2b.python.",
             )
-        found = json.loads(lines[-1]) if lines else {}
+        report = json.loads(lines[-1])
+        if tuple(report["python"]) < (3, 11):
+            raise OsirisError(
+                f"The sandbox's {options.python} is Python {'.'.join(map(str, report['python']))};"
+                " Osiris needs 3.11 or newer.",
+                hint="Use a template with Python 3.11+ (--e2b-template), or set e2b.python.",
+            )
+        found = report["versions"]
+        missing = missing_requirements(wheels, found)
+        if missing and not options.install_deps:
+            raise OsirisError(
+                f"The sandbox's Python lacks {', '.join(missing)}, which the pipeline's packages"
+                " need.",
+                hint="Pass --e2b-install-deps (installs them from the package index) or use a"
+                " template that has them.",
+            )
         provenance = [w.provenance() for w in wheels]
         if template_has(wheels, found):
             ctx.event(

@@ -40,6 +40,8 @@ class Wheel:
     path: Path
     sha256: str
     local: bool
+    requires: tuple[str, ...] = ()
+    """Names of the distributions it depends on (markers for extras excluded)."""
     """Installed from a source tree (editable or a local directory): its code may differ from
     any released version, so a template is never trusted to have it."""
 
@@ -83,7 +85,18 @@ def build_wheel(name: str, cache_dir: Path) -> Wheel:
         temporary.write_bytes(_zip(project, version, dist, payload, meta))
         os.replace(temporary, path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Wheel(dist.metadata["Name"], version, path, sha, local)
+    return Wheel(dist.metadata["Name"], version, path, sha, local, _requires(dist))
+
+
+def _requires(dist: metadata.Distribution) -> tuple[str, ...]:
+    names = []
+    for requirement in dist.requires or ():
+        if "extra ==" in requirement.replace(" ", "").replace("extra==", "extra =="):
+            continue
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+        if match:
+            names.append(match.group(0))
+    return tuple(sorted(set(names)))
 
 
 def _is_local(dist: metadata.Distribution) -> bool:
@@ -199,14 +212,28 @@ def _zip(
 
 
 def installed_versions_script(names: list[str]) -> str:
-    """A one-line Python program printing ``{name: version or null}`` for ``names``."""
+    """A Python program printing ``{"python": [major, minor], "versions": {name: version or
+    null}}`` for ``names`` in the sandbox's interpreter."""
     return (
-        "import json,importlib.metadata as m\n"
+        "import json,sys,importlib.metadata as m\n"
         "def v(n):\n"
         " try: return m.version(n)\n"
         " except m.PackageNotFoundError: return None\n"
-        f"print(json.dumps({{n: v(n) for n in {names!r}}}))"
+        "print(json.dumps({'python': list(sys.version_info[:2]),"
+        f" 'versions': {{n: v(n) for n in {names!r}}}}}))"
     )
+
+
+def missing_requirements(wheels: list[Wheel], found: dict[str, Any]) -> list[str]:
+    """Dependencies of the wheels that the sandbox's Python does not have (ours excluded)."""
+    ours = {_key(w.name) for w in wheels}
+    versions = {_key(name): version for name, version in found.items()}
+    needed = {_key(r): r for w in wheels for r in w.requires if _key(r) not in ours}
+    return sorted(name for key, name in needed.items() if versions.get(key) is None)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def template_has(wheels: list[Wheel], found: dict[str, Any]) -> bool:
