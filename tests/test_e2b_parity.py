@@ -9,11 +9,13 @@ exit code. The secrets case plants a password and looks for it everywhere it mus
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
 import shutil
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -290,10 +292,14 @@ def test_mysql_to_supabase_and_the_planted_secret(project, tmp_path, e2b, databa
 
     # the planted password: in no uploaded file, no session file, no output, no event ...
     decoy = "decoy-" + password
-    uploads = [p.read_bytes() for p in e2b.envd.uploads]
-    assert uploads and not [u for u in uploads if password.encode() in u]
+    uploaded = [data for _, data in e2b.envd.uploads]
+    assert uploaded and not [u for u in uploaded if password.encode() in u]
+    for data in uploaded:  # the bundle is compressed: look inside it
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            for member in bundle.namelist():
+                assert password.encode() not in bundle.read(member), member
     assert_session_valid(remote_dir, secrets=[password, decoy])
-    assert_no_secrets(tmp_path / "sandbox-home" / "osiris" / "compiled", [password, decoy])
+    assert_no_secrets(tmp_path / "sandbox-home", [password, decoy])  # no sandbox file either
     connections = (tmp_path / "sandbox-home" / "osiris" / "connections.yaml").read_text()
     assert "${PARITY_MYSQL_PASSWORD}" in connections and "unused" not in connections
     # ... and only in the worker command's environment; no sweep took the decoy

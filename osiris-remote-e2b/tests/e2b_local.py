@@ -58,7 +58,8 @@ class Envd:
     procs: dict[int, Proc] = field(default_factory=dict)
     started: list[Proc] = field(default_factory=list)
     """Every command ever started (the secrets test reads their environments)."""
-    uploads: list[Path] = field(default_factory=list)
+    uploads: list[tuple[Path, bytes]] = field(default_factory=list)
+    """Every file written through ``POST /files``, with the bytes received."""
     on_line: Callable[[Proc, bytes], str | None] | None = None
     """Test hook called with each stdout line: return "kill" to SIGKILL the process, "drop" to
     cut the connection of its stream (no end of stream, as when a network drops)."""
@@ -89,8 +90,16 @@ class Envd:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    def running(self) -> list[int]:
-        return [p.pid for p in self.procs.values() if p.process.returncode is None]
+    def running(self, settle_s: float = 10.0) -> list[int]:
+        """Pids still alive; a process just killed is given ``settle_s`` to be reaped."""
+        import time
+
+        deadline = time.monotonic() + settle_s
+        while True:
+            alive = [p.pid for p in list(self.procs.values()) if p.process.returncode is None]
+            if not alive or time.monotonic() > deadline:
+                return alive
+            time.sleep(0.02)
 
 
 class DropConnection(Exception):
@@ -376,7 +385,7 @@ async def _files(envd: Envd, scope: dict, receive: Callable, send: Callable) -> 
         import gzip
 
         path.write_bytes(gzip.decompress(path.read_bytes()))
-    envd.uploads.append(path)
+    envd.uploads.append((path, path.read_bytes()))
     body = json.dumps([{"name": path.name, "type": "file", "path": str(path)}])
     await _respond(send, 200, body.encode())
 
@@ -439,6 +448,8 @@ class Served:
         import uvicorn
 
         sock = socket.socket()
+        # accepted sockets inherit it: without, delayed ACKs add ~40 ms to every request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -67,8 +67,8 @@ class E2BAdapter(ExecutionAdapter):
         try:
             mirror = _mirror(sandbox.home)
             shipment = _ship(plan, ctx, options, mirror)
-            self._upload(sandbox, plan, ctx, files, shipment, mirror)
-            installed = self._install(sandbox, wheels, options, ctx)
+            report = self._upload(sandbox, plan, ctx, files, shipment, wheels, options)
+            installed = self._install(sandbox, wheels, report, options, ctx)
         except BaseException as exc:
             self._close(ctx, "interrupted" if isinstance(exc, KeyboardInterrupt) else "error")
             raise
@@ -107,63 +107,58 @@ class E2BAdapter(ExecutionAdapter):
         ctx: ExecutionContext,
         files: Any,
         shipment: Any,
-        mirror: Any,
-    ) -> None:
-        import yaml
+        wheels: list[Any],
+        options: E2BOptions,
+    ) -> dict[str, Any]:
+        """One archive, one request: the pipeline, its input files and the wheels; one command
+        unpacks it and reports the sandbox's Python. Round trips, not bytes, cost most here."""
+        from osiris_remote_e2b.bundle import pipeline_bundle
+        from osiris_remote_e2b.wheels import installed_versions_script
 
         started = time.perf_counter()
         home = f"{sandbox.home}/{ROOT}"
-        raw = dict(plan.raw)
-        pipeline = dict(raw.get("pipeline") or {})
-        # the worker resolves relative paths against <compiled>/<source>/..: the host's mirror
-        pipeline["source"] = os.path.relpath(
-            mirror(plan.base_dir) + "/pipeline.yaml", f"{home}/compiled"
+        mirror = _mirror(sandbox.home)
+        bundle = pipeline_bundle(
+            plan, ctx, files=files, shipment=shipment, wheels=wheels, home=home, mirror=mirror
         )
-        raw["pipeline"] = pipeline
-        sent = [(f"{ROOT}/compiled/manifest.yaml", yaml.safe_dump(raw, sort_keys=False).encode())]
-        for step in plan.steps:
-            cfg = (ctx.compiled_dir / (f"cfg/{step.id}.json")).read_bytes()
-            sent.append((f"{ROOT}/compiled/cfg/{step.id}.json", cfg))
-        if shipment.connections_yaml is not None:
-            sent.append((f"{ROOT}/connections.yaml", shipment.connections_yaml.encode()))
-        sent.append((f"{ROOT}/run_options.json", json.dumps(ctx.run_options).encode()))
-        total = sum(sandbox.upload(path, data) for path, data in sent)
-        for source in files.inputs:
-            total += sandbox.upload(mirror(source), source)
+        try:
+            sent = sandbox.upload(f"{home}/bundle.zip", bundle.path)
+        finally:
+            bundle.path.unlink(missing_ok=True)
+        python = shlex.quote(options.python)
+        names = sorted({w.name for w in wheels} | {r for w in wheels for r in w.requires})
         dirs = " ".join(shlex.quote(mirror(d)) for d in files.dirs)
-        outcome = sandbox.run(f"mkdir -p {dirs} {shlex.quote(home + '/run')}")
-        if outcome.exit_code != 0:
-            raise OsirisError(f"Could not create directories in the sandbox: {outcome.stderr}")
-        ctx.event(
-            events.UPLOAD_COMPLETE,
-            files=len(sent) + len(files.inputs),
-            bytes=total,
-            duration_ms=_ms(started),
+        lines: list[str] = []
+        outcome = sandbox.run(
+            f"cd {shlex.quote(home)} && {python} -m zipfile -e bundle.zip . && rm bundle.zip"
+            f" && mkdir -p run {dirs}"
+            f" && {python} -c {shlex.quote(installed_versions_script(names))}",
+            on_line=lines.append,
         )
+        if outcome.exit_code != 0 or not lines:
+            raise OsirisError(
+                f"Could not unpack the pipeline with the sandbox's '{options.python}'"
+                f" ({_last(outcome.stderr)}).",
+                hint="Use a template with Python 3.11 or newer, or set e2b.python.",
+            )
+        ctx.event(
+            events.UPLOAD_COMPLETE, files=bundle.members, bytes=sent, duration_ms=_ms(started)
+        )
+        return json.loads(lines[-1])
 
     def _install(
-        self, sandbox: Sandbox, wheels: list[Any], options: E2BOptions, ctx: ExecutionContext
+        self,
+        sandbox: Sandbox,
+        wheels: list[Any],
+        report: dict[str, Any],
+        options: E2BOptions,
+        ctx: ExecutionContext,
     ) -> bool:
-        """Upload and install the wheels unless the template has them; True if installed."""
-        from osiris_remote_e2b.wheels import (
-            installed_versions_script,
-            missing_requirements,
-            template_has,
-        )
+        """Install the uploaded wheels unless the template has them; True if installed."""
+        from osiris_remote_e2b.wheels import missing_requirements, template_has
 
         started = time.perf_counter()
         python = shlex.quote(options.python)
-        lines: list[str] = []
-        names = sorted({w.name for w in wheels} | {r for w in wheels for r in w.requires})
-        probe = sandbox.run(
-            f"{python} -c {shlex.quote(installed_versions_script(names))}", on_line=lines.append
-        )
-        if probe.exit_code != 0 or not lines:
-            raise OsirisError(
-                f"The sandbox has no working '{options.python}' ({_last(probe.stderr)}).",
-                hint="Use a template with Python 3.11 or newer, or set e2b.python.",
-            )
-        report = json.loads(lines[-1])
         if tuple(report["python"]) < (3, 11):
             raise OsirisError(
                 f"The sandbox's {options.python} is Python {'.'.join(map(str, report['python']))};"
@@ -180,6 +175,7 @@ class E2BAdapter(ExecutionAdapter):
                 " template that has them.",
             )
         provenance = [w.provenance() for w in wheels]
+        size = sum(w.path.stat().st_size for w in wheels)
         if template_has(wheels, found):
             ctx.event(
                 events.DEPS_INSTALLED,
@@ -191,12 +187,7 @@ class E2BAdapter(ExecutionAdapter):
             )
             return False
         home = f"{sandbox.home}/{ROOT}"
-        size = 0
-        paths = []
-        for wheel in wheels:
-            remote = f"{home}/wheels/{wheel.path.name}"
-            size += sandbox.upload(remote, wheel.path)
-            paths.append(shlex.quote(remote))
+        paths = [shlex.quote(f"{home}/wheels/{w.path.name}") for w in wheels]
         site = shlex.quote(f"{home}/site")
         if options.install_deps:
             command = (
