@@ -84,6 +84,8 @@ class E2BAdapter(ExecutionAdapter):
         )
 
     def _open(self, options: E2BOptions, api_key: str | None, ctx: ExecutionContext) -> Sandbox:
+        import e2b  # noqa: F401 - the SDK's import (~0.5 s) is not the sandbox's creation
+
         from osiris_remote_e2b.sandbox import open_e2b_sandbox
 
         started = time.perf_counter()
