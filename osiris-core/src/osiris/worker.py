@@ -5,6 +5,9 @@ prepare/execute code as a local run and prints one JSON object per line on stdou
 masked: ``{"kind": "event", "ts", "event", ...fields}`` or ``{"kind": "metric", "ts",
 "metric", "value", "unit"?, ...tags}``, ending with ``{"kind": "result", "ok", "exit_code",
 "steps", "error"}``. Tracebacks go to ``<run-dir>/osiris.log``. Exit code 0, 1 or 2.
+
+Run-wide options (``ExecutionContext.run_options``) arrive as a JSON object file with
+``--run-options FILE``, so a new option needs no new worker argument.
 """
 
 from __future__ import annotations
