@@ -189,6 +189,44 @@ def test_parallel_branches(project, tmp_path, e2b):
     assert_same_run(local_dir, remote_dir, ordered=False)
 
 
+VIA_CONNECTION = """\
+oml_version: "0.1.0"
+name: via-connection
+steps:
+  - id: read
+    component: filesystem.csv_extractor
+    mode: read
+    config: {connection: "@filesystem.data", path: "*.csv", columns: [actor_id, name]}
+  - id: write
+    component: filesystem.csv_writer
+    mode: write
+    needs: [read]
+    config: {connection: "@filesystem.elsewhere", path: actors.csv}
+"""
+
+
+def test_filesystem_connections_with_absolute_base_dirs(project, tmp_path, e2b, monkeypatch):
+    """base_dir values (one from a variable) are shipped as the sandbox's mirror of them."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "data" / "only").mkdir()
+    shutil.copy(project / "data" / "actors.csv", project / "data" / "only" / "actors.csv")
+    monkeypatch.setenv("PARITY_OUT_DIR", str(elsewhere))
+    (Path.cwd() / "osiris_connections.yaml").write_text(
+        f"filesystem:\n  data:\n    base_dir: {project / 'data' / 'only'}\n"
+        "  elsewhere:\n    base_dir: ${PARITY_OUT_DIR}\n"
+    )
+    (project / "pipeline.yaml").write_text(VIA_CONNECTION)
+    local, remote, local_dir, remote_dir, local_out, remote_out = local_then_remote(
+        project / "pipeline.yaml", tmp_path, elsewhere
+    )
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert list(remote_out) == ["actors.csv"] and remote_out == local_out
+    assert_same_run(local_dir, remote_dir, ordered=True)
+    shipped = (tmp_path / "sandbox-home" / "osiris" / "connections.yaml").read_text()
+    assert str(tmp_path / "sandbox-home" / "osiris" / "fs") in shipped
+
+
 def test_over_the_download_cap_nothing_is_written(project, tmp_path, e2b, monkeypatch):
     shutil.copy(DEMO / "pipeline.yaml", project / "pipeline.yaml")
     (project / "output").mkdir()
