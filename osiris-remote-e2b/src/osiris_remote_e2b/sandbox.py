@@ -83,7 +83,12 @@ def open_e2b_sandbox(*, template: str | None, timeout_s: int, api_key: str | Non
         ) from None
     except Exception as exc:
         raise OsirisError(f"Could not create an E2B sandbox: {_describe(exc)}") from exc
-    return E2BSandbox(sdk)
+    try:
+        return E2BSandbox(sdk)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sdk.kill()
+        raise
 
 
 class E2BSandbox:
