@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from osiris_remote_e2b.settings import E2BOptions
 
 ROOT = "osiris"
+LIFETIME_MARGIN_S = 5
 
 
 class E2BAdapter(ExecutionAdapter):
@@ -244,12 +245,15 @@ class E2BAdapter(ExecutionAdapter):
                 ),
             ]
         )
+        # stop the command a little before the sandbox's own end, so a slow run is reported
+        # as too slow rather than as a sandbox that vanished
+        remaining = options.timeout_s - (time.perf_counter() - self._opened) - LIFETIME_MARGIN_S
         try:
             outcome = sandbox.run(
                 command,
                 envs=prepared.extra["env"],
                 on_line=relay,
-                timeout_s=options.timeout_s,
+                timeout_s=max(1.0, remaining),
             )
         except SandboxLost as exc:
             self._close(ctx, "error")

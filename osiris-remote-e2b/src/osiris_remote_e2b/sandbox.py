@@ -155,7 +155,7 @@ class E2BSandbox:
         caller's thread stays interruptible (Ctrl-C) while the SDK blocks on the network.
         """
         from e2b import CommandExitException
-        from e2b.exceptions import TimeoutException
+        from e2b.exceptions import SandboxNotRunningException, TimeoutException
 
         items: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         handle = self._guard(
@@ -196,6 +196,10 @@ class E2BSandbox:
                 elif kind == "err":
                     stderr = (stderr + value)[-65536:]
                 elif kind == "error":
+                    if isinstance(value, SandboxNotRunningException):
+                        raise SandboxLost(
+                            "The sandbox is no longer running (killed, or past its lifetime)."
+                        ) from value
                     if isinstance(value, TimeoutException):
                         raise CommandTimedOut(
                             f"The command in the sandbox ran past its {timeout_s:g} s limit."
