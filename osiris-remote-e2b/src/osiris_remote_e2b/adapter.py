@@ -267,7 +267,11 @@ class E2BAdapter(ExecutionAdapter):
         except BaseException as exc:
             self._close(ctx, "interrupted" if isinstance(exc, KeyboardInterrupt) else "error")
             raise
-        self._keep_worker_log(ctx, home, outcome.stderr, relay.stray)
+        try:
+            self._keep_worker_log(ctx, home, outcome.stderr, relay.stray)
+        except BaseException as exc:
+            self._close(ctx, "interrupted" if isinstance(exc, KeyboardInterrupt) else "error")
+            raise
         if relay.result is None:
             self._close(ctx, "error")
             raise OsirisError(
