@@ -370,13 +370,15 @@ class E2BAdapter(ExecutionAdapter):
                 sandbox.download(remote_file.path, temporary)
             for remote_file, target in artifacts:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                sandbox.download(remote_file.path, target)
-                mask_text_file(target, ctx)
+                temporary = target.with_name(f".{target.name}.e2b-{os.getpid()}.part")
+                staged.append((temporary, target))
+                sandbox.download(remote_file.path, temporary)
+                mask_text_file(temporary, ctx)
         except BaseException:
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)
             raise
-        for temporary, target in staged:  # all outputs arrived: put them in place together
+        for temporary, target in staged:  # everything arrived: put it in place together
             os.replace(temporary, target)
         ctx.event(
             events.ARTIFACTS_DOWNLOADED,
