@@ -134,6 +134,57 @@ def show(r: dict) -> None:
     )
 
 
+def streaming_per_line(lines: int = 20_000) -> tuple[float, float]:
+    """Microseconds per worker line: (through the SDK from the envd, into a session).
+
+    The first: a command in the local sandbox prints ``lines`` lines shaped like the worker's
+    (with a flush each, as the worker does); the port rebuilds them from the SDK's chunks. The
+    second: the relay turning them into session events (masking, path mapping, JSON lines).
+    """
+    from osiris.registry import build_registry
+    from osiris.runner.context import ExecutionContext
+    from osiris.session import Session
+    from osiris_remote_e2b.relay import PathMap, Relay
+    from osiris_remote_e2b.sandbox import open_e2b_sandbox
+
+    line = json.dumps(
+        {"kind": "event", "ts": "2026-01-01T00:00:00.000Z", "event": "step_complete",
+         "step_id": "s1", "rows": 1, "duration_ms": 3, "output": "streamed"}
+    )  # fmt: skip
+    program = (
+        "import sys\n"
+        f"line = {line!r} + '\\n'\n"
+        f"for _ in range({lines}):\n    sys.stdout.write(line); sys.stdout.flush()\n"
+    )
+    sandbox = open_e2b_sandbox(template=None, timeout_s=600, api_key=os.environ.get("E2B_API_KEY"))
+    try:
+        sandbox.upload("osiris/lines.py", program.encode())
+        received: list[str] = []
+        started = time.perf_counter()
+        sandbox.run("python3 osiris/lines.py", on_line=received.append)
+        transport = (time.perf_counter() - started) / lines * 1e6
+        assert len(received) == lines
+    finally:
+        sandbox.close()
+    with tempfile.TemporaryDirectory() as folder:
+        session = Session(Path(folder))
+        ctx = ExecutionContext(
+            session=session,
+            registry=build_registry(),
+            run_dir=session.dir,
+            artifacts_dir=session.artifacts_dir,
+            manifest_path=session.dir / "manifest.yaml",
+            masker=session.masker,
+        )
+        relay = Relay(ctx, PathMap([("/home/user/osiris/run", str(session.dir))]))
+        started = time.perf_counter()
+        for text in received:
+            relay(text)
+        relayed = (time.perf_counter() - started) / lines * 1e6
+        session.close()
+    return transport, relayed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -153,6 +204,13 @@ def main() -> None:
     }
     env |= local_e2b.env | {"OSIRIS_E2B_WHEEL_CACHE_DIR": str(OUT / "wheel-cache")}
     try:
+        os.environ.update(local_e2b.env)
+        transport, relayed = streaming_per_line()
+        print(
+            f"per worker line: {transport:.1f} µs through the SDK from the envd (command start"
+            f" included), {relayed:.1f} µs into the session; a step is ~7 lines",
+            flush=True,
+        )
         project = work / "project"
         shutil.copytree(ROOT / "examples" / "movies", project)
         for steps in (1, 101):
