@@ -48,6 +48,10 @@ connections:
       host: db2.example.com
       user: admin
       password: PLANTED
+    mixed:
+      host: db4.example.com
+      user: u
+      dsn: memdb://u:PLANTED@${DB_HOST}/db
     unused:
       host: db3.example.com
       user: ${UNUSED_USER}
@@ -60,14 +64,18 @@ def test_references_travel_and_values_go_to_the_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DB_PASSWORD", PLANTED + "-env")
     monkeypatch.setenv("UNUSED_PASSWORD", "never-shipped")
     monkeypatch.setenv("SOME_API_KEY", "not-referenced")
+    monkeypatch.setenv("DB_HOST", "db4.example.com")
     ctx = _ctx(tmp_path, CONNECTIONS)
     shipment = ship_connections(
-        _plan(tmp_path, "@memdb", "@memdb.literal"), ctx, mirror=lambda p: "/m" + str(p)
+        _plan(tmp_path, "@memdb", "@memdb.literal", "@memdb.mixed"),
+        ctx,
+        mirror=lambda p: "/m" + str(p),
     )
     assert shipment.connections_yaml is not None
     assert PLANTED not in shipment.connections_yaml
     shipped = yaml.safe_load(shipment.connections_yaml)["connections"]["memdb"]
-    assert sorted(shipped) == ["literal", "main"]
+    assert sorted(shipped) == ["literal", "main", "mixed"]
+    assert shipped["mixed"]["dsn"] == "${OSIRIS_SECRET_MEMDB_MIXED_DSN}"
     assert shipped["main"] == {
         "default": True,
         "host": "db.example.com",
@@ -80,6 +88,7 @@ def test_references_travel_and_values_go_to_the_env(tmp_path, monkeypatch):
         "DB_USER": "reader",
         "DB_PASSWORD": PLANTED + "-env",
         "OSIRIS_SECRET_MEMDB_LITERAL_PASSWORD": PLANTED,
+        "OSIRIS_SECRET_MEMDB_MIXED_DSN": f"memdb://u:{PLANTED}@db4.example.com/db",
     }
 
 

@@ -30,6 +30,7 @@ NEVER_FORWARDED = frozenset(
 PATH_FIELDS = {"filesystem": ("base_dir",)}
 """Connection fields naming a directory on this machine: shipped as the sandbox's mirror of it."""
 _HOST_FIELDS = ("host", "hostname", "server")
+_PURE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
@@ -107,24 +108,26 @@ class _Shipper:
         if key in self.path_fields:
             return self.to_sandbox(Path(str(self.resolved.get(key, value))).expanduser())
         substitution = self.variables.substitute(value)
-        if substitution.used:
-            for name in substitution.used:
-                if name in self.never:
-                    raise InvalidInputError(
-                        f"Connection '{self.ref}' field '{where}' uses ${{{name}}}, which is"
-                        " never sent into a sandbox.",
-                        hint="Give the connection its own variable.",
-                    )
-                found = self.variables.get(name)
-                if found is not None:
-                    self.env[name] = found
-            return value
+        for name in substitution.used:
+            if name in self.never:
+                raise InvalidInputError(
+                    f"Connection '{self.ref}' field '{where}' uses ${{{name}}}, which is"
+                    " never sent into a sandbox.",
+                    hint="Give the connection its own variable.",
+                )
         from osiris.masking import url_password
 
-        if key.lower() in self.secret_fields or url_password(substitution.text):
+        secret = key.lower() in self.secret_fields or bool(url_password(substitution.text))
+        if secret and not _PURE_REFERENCE.fullmatch(value):
+            # a literal secret, or one mixed with references: the whole value travels as one
+            # generated variable, so no part of it is written into the file
             name = _variable_name(self.ref, where)
             self.env[name] = substitution.text
             return "${" + name + "}"
+        for name in substitution.used:
+            found = self.variables.get(name)
+            if found is not None:
+                self.env[name] = found
         return value
 
 
