@@ -243,6 +243,25 @@ def test_over_the_download_cap_nothing_is_written(project, tmp_path, e2b, monkey
     assert e2b.control.killed and e2b.envd.running() == []
 
 
+def test_a_failed_download_changes_no_output(project, tmp_path, e2b):
+    shutil.copy(DEMO / "pipeline.yaml", project / "pipeline.yaml")
+    (project / "output").mkdir()
+    for name in ("director_stats.csv", "top_rated.csv"):
+        (project / "output" / name).write_text(f"previous {name}\n")
+    e2b.envd.fail_download = lambda path: path.name == "top_rated.parquet"
+    result = run(str(project / "pipeline.yaml"), "--e2b", "--logs-dir", str(tmp_path / "l"))
+    assert result.exit_code == 1
+    assert "Could not download" in result.output
+    assert outputs(project / "output") == {
+        "director_stats.csv": b"previous director_stats.csv\n",
+        "top_rated.csv": b"previous top_rated.csv\n",
+    }
+    session = only_session(tmp_path / "l")
+    closing = next(e for e in adapter_events(session) if e["event"] == "sandbox_closed")
+    assert closing["reason"] == "error"
+    assert e2b.control.killed and e2b.envd.running() == []
+
+
 # -- MySQL -> Supabase (postgres transport), with a planted secret --------------------------------
 MYSQL_TO_SUPABASE = """\
 oml_version: "0.1.0"

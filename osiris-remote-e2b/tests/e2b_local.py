@@ -63,6 +63,8 @@ class Envd:
     on_line: Callable[[Proc, bytes], str | None] | None = None
     """Test hook called with each stdout line: return "kill" to SIGKILL the process, "drop" to
     cut the connection of its stream (no end of stream, as when a network drops)."""
+    fail_download: Callable[[Path], bool] | None = None
+    """Test hook: ``GET /files`` of a path it returns True for answers 500."""
     loop: asyncio.AbstractEventLoop | None = None
 
     def resolve(self, path: str) -> Path:
@@ -363,6 +365,10 @@ async def _files(envd: Envd, scope: dict, receive: Callable, send: Callable) -> 
         await _respond(send, 403, json.dumps({"message": exc.message, "code": 403}).encode())
         return
     if scope["method"] == "GET":
+        if envd.fail_download is not None and envd.fail_download(path):
+            body = json.dumps({"message": "the test failed this download", "code": 500})
+            await _respond(send, 500, body.encode())
+            return
         if not path.is_file():
             body = json.dumps({"message": f"file {query.get('path')} not found", "code": 404})
             await _respond(send, 404, body.encode())
