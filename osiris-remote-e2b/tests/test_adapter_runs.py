@@ -98,6 +98,10 @@ def test_a_crashed_worker_closes_the_sandbox(tmp_path, e2b):
     assert closed(session)["reason"] == "error"
     assert e2b.control.killed and e2b.envd.running() == []
     assert (session / "e2b" / "worker.log").is_file()
+    steps = json.loads((session / "status.json").read_text())["steps"]
+    assert steps["numbers"]["status"] == "failed"  # it was running: the events said so
+    assert "before it reported a result" in steps["numbers"]["error"]
+    assert steps["summary"]["status"] == "skipped"
 
 
 def test_a_timeout_closes_the_sandbox(tmp_path, e2b):

@@ -258,12 +258,14 @@ class E2BAdapter(ExecutionAdapter):
         except SandboxLost as exc:
             self._close(ctx, "error")
             if exc.timed_out:
-                raise OsirisError(
+                message = (
                     f"The run did not finish within e2b.timeout_s ({options.timeout_s} s); the"
-                    " sandbox was closed.",
-                    hint="Give it more time with --e2b-timeout or e2b.timeout_s in osiris.yaml.",
-                ) from exc
-            raise OsirisError(relay.paths.host(exc.message), hint=exc.hint) from exc
+                    " sandbox was closed. Give it more time with --e2b-timeout or e2b.timeout_s"
+                    " in osiris.yaml."
+                )
+            else:
+                message = relay.paths.host(str(exc))
+            return self._ended_early(prepared, relay, message)
         except BaseException as exc:
             self._close(ctx, "interrupted" if isinstance(exc, KeyboardInterrupt) else "error")
             raise
@@ -274,10 +276,12 @@ class E2BAdapter(ExecutionAdapter):
             raise
         if relay.result is None:
             self._close(ctx, "error")
-            raise OsirisError(
+            return self._ended_early(
+                prepared,
+                relay,
                 f"The worker in the sandbox exited with code {outcome.exit_code} before it"
-                f" reported a result ({_last(relay.paths.host(outcome.stderr))}).",
-                hint=f"See {ctx.run_dir / 'e2b' / 'worker.log'}.",
+                f" reported a result ({_last(relay.paths.host(outcome.stderr))}); see"
+                f" {ctx.run_dir / 'e2b' / 'worker.log'}.",
             )
         result = relay.result
         if result.get("exit_code") == 2:
@@ -288,6 +292,13 @@ class E2BAdapter(ExecutionAdapter):
         return ExecResult(
             ok=prepared.extra["ok"], steps=prepared.extra["steps"], error=result.get("error")
         )
+
+    def _ended_early(self, prepared: PreparedRun, relay: Any, message: str) -> ExecResult:
+        """The run stopped without the worker's result (the sandbox is closed already): the
+        steps are what the events said, a step caught running failed with ``message``."""
+        prepared.extra["steps"] = relay.steps_so_far(message)
+        prepared.extra["ok"] = False
+        return ExecResult(ok=False, steps=prepared.extra["steps"], error=message)
 
     def _paths(self, ctx: ExecutionContext, home: str) -> Any:
         from osiris_remote_e2b.relay import PathMap
@@ -322,6 +333,8 @@ class E2BAdapter(ExecutionAdapter):
 
     # -- collect ----------------------------------------------------------------------------------
     def collect(self, prepared: PreparedRun, ctx: ExecutionContext) -> CollectedArtifacts:
+        if self._sandbox is None:  # the run ended early and the sandbox is gone: nothing to get
+            return CollectedArtifacts()
         try:
             files = self._download(prepared, ctx)
         except BaseException as exc:

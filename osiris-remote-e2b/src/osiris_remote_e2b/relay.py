@@ -42,7 +42,8 @@ class Relay:
         self.stray: list[str] = []
         """Lines that were not the worker's JSON (a driver printing to stdout)."""
         self.started: set[str] = set()
-        self.ended: set[str] = set()
+        self.outcomes: dict[str, dict[str, Any]] = {}
+        """Step id -> outcome, from the step events seen (for a run that ends without a result)."""
         self.lines = 0
 
     def __call__(self, line: str) -> None:
@@ -76,7 +77,35 @@ class Relay:
 
     def _track(self, name: str, record: dict[str, Any]) -> None:
         step = record.get("step_id")
-        if name == "step_start" and step:
+        if not step:
+            return
+        if name == "step_start":
             self.started.add(step)
-        elif name in ("step_complete", "step_error", "step_skipped") and step:
-            self.ended.add(step)
+        elif name == "step_complete":
+            self.outcomes[step] = {
+                "status": "succeeded",
+                "rows": record.get("rows"),
+                "duration_ms": record.get("duration_ms"),
+                "error": None,
+            }
+        elif name == "step_error":
+            self.outcomes[step] = {
+                "status": "failed",
+                "rows": None,
+                "duration_ms": record.get("duration_ms"),
+                "error": record.get("error"),
+            }
+        elif name == "step_skipped":
+            self.outcomes[step] = {
+                "status": "skipped",
+                "rows": None,
+                "duration_ms": None,
+                "error": record.get("reason"),
+            }
+
+    def steps_so_far(self, error: str) -> dict[str, dict[str, Any]]:
+        """What the events said; a step started but not ended failed with ``error``."""
+        steps = dict(self.outcomes)
+        for step in self.started - set(steps):
+            steps[step] = {"status": "failed", "rows": None, "duration_ms": None, "error": error}
+        return steps
