@@ -129,7 +129,11 @@ def test_a_dropped_connection_closes_the_sandbox(tmp_path, e2b):
     assert e2b.control.killed and e2b.envd.running() == []
 
 
-def test_ctrl_c_closes_the_sandbox(tmp_path, e2b):
+@pytest.mark.parametrize("mode", ["e2b", "e2b_debug"])
+def test_ctrl_c_closes_the_sandbox(tmp_path, mode, request):
+    """With the control plane the sandbox is killed; in debug mode (no control plane) the
+    worker's command is, through envd."""
+    e2b = request.getfixturevalue(mode)
     pipeline = write_pipeline(tmp_path / "project", ENDLESS)
     logs = tmp_path / "logs"
     env = {**os.environ, **e2b.env}
@@ -155,7 +159,8 @@ def test_ctrl_c_closes_the_sandbox(tmp_path, e2b):
     assert closed(session)["reason"] == "interrupted"
     status = json.loads((session / "status.json").read_text())
     assert status["ok"] is False and "interrupted" in status["error"]
-    assert e2b.control.killed and e2b.envd.running() == []
+    assert e2b.envd.running() == []
+    assert e2b.control.killed == ([] if mode == "e2b_debug" else [e2b.control.created[0]["id"]])
 
 
 def _has_event(logs: Path, name: str) -> bool:

@@ -181,38 +181,36 @@ class E2BSandbox:
         reader = threading.Thread(target=pump, name="osiris-e2b-stream", daemon=True)
         reader.start()
         pending, stderr = "", ""
-        try:
-            while True:
-                try:
-                    kind, value = items.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if kind == "out":
-                    pending += value
-                    *lines, pending = pending.split("\n")
-                    for line in lines:
-                        if on_line is not None:
-                            on_line(line)
-                elif kind == "err":
-                    stderr = (stderr + value)[-65536:]
-                elif kind == "error":
-                    if isinstance(value, SandboxNotRunningException):
-                        raise SandboxLost(
-                            "The sandbox is no longer running (killed, or past its lifetime)."
-                        ) from value
-                    if isinstance(value, TimeoutException):
-                        raise CommandTimedOut(
-                            f"The command in the sandbox ran past its {timeout_s:g} s limit."
-                        ) from value
+        while True:
+            try:
+                kind, value = items.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if kind == "out":
+                pending += value
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    if on_line is not None:
+                        on_line(line)
+            elif kind == "err":
+                stderr = (stderr + value)[-65536:]
+            elif kind == "error":
+                if isinstance(value, SandboxNotRunningException):
                     raise SandboxLost(
-                        f"Lost the connection to the sandbox: {_describe(value)}"
+                        "The sandbox is no longer running (killed, or past its lifetime)."
                     ) from value
-                else:
-                    if pending and on_line is not None:
-                        on_line(pending)
-                    return CommandOutcome(int(value), stderr)
-        finally:
-            self._running = None
+                if isinstance(value, TimeoutException):
+                    raise CommandTimedOut(
+                        f"The command in the sandbox ran past its {timeout_s:g} s limit."
+                    ) from value
+                raise SandboxLost(
+                    f"Lost the connection to the sandbox: {_describe(value)}"
+                ) from value
+            else:
+                if pending and on_line is not None:
+                    on_line(pending)
+                self._running = None  # ended: an interrupted one stays for close() to kill
+                return CommandOutcome(int(value), stderr)
 
     def close(self) -> None:
         """Kill what still runs and the sandbox; safe to call twice and after a failure."""
