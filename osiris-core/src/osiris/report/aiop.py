@@ -189,6 +189,17 @@ def errors(view: SessionView) -> list[dict[str, Any]]:
                     "cites": [record.id],
                 }
             )
+    reported = {entry["step_id"] for entry in out}
+    for step in view.steps:  # a worker that died mid-step leaves the error in status.json only
+        if step.status == "failed" and step.error and step.id not in reported:
+            out.append(
+                {
+                    "id": error_eid(step.id),
+                    "step_id": step.id,
+                    "message": step.error,
+                    "cites": [step_eid(step.id)],
+                }
+            )
     if view.state == "failed" and view.error:
         end = view.last_event("run_error")
         out.append(
