@@ -56,7 +56,7 @@ def convert(text: pa.Array, type_: pa.DataType) -> pa.Array | Changed:
     import pyarrow.compute as pc
 
     try:
-        typed = pc.cast(text, type_)
+        typed = _parse(text, type_)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _unparsable(text, type_)
     same = pc.equal(pc.cast(typed, pa.string()), text)  # NULL where the text is NULL
@@ -76,6 +76,19 @@ def choose(text: pa.Array, proposed: pa.DataType) -> pa.DataType:
     return pa.string()
 
 
+def _parse(text: pa.Array, type_: pa.DataType) -> pa.Array:
+    """``text`` cast to ``type_``; times (which pyarrow does not cast from text) as the time of
+    day of a timestamp on 1970-01-01."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_time(type_):
+        unit = type_.unit
+        stamped = pc.binary_join_element_wise("1970-01-01 ", text, "")
+        return pc.cast(pc.cast(stamped, pa.timestamp(unit)), type_)
+    return pc.cast(text, type_)
+
+
 def _unparsable(text: pa.Array, type_: pa.DataType) -> Changed:
     """The first value that does not cast at all; found by halving, so a few casts of ever
     smaller slices rather than one per value."""
@@ -86,7 +99,7 @@ def _unparsable(text: pa.Array, type_: pa.DataType) -> Changed:
     while stop - start > 1:
         middle = (start + stop) // 2
         try:
-            pc.cast(text.slice(start, middle - start), type_)
+            _parse(text.slice(start, middle - start), type_)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             stop = middle
         else:

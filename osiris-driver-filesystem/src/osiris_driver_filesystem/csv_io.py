@@ -457,6 +457,24 @@ def _codec_name(step_id: str, encoding: str) -> str:
         raise StepError(step_id, f"unknown encoding '{encoding}'.") from exc
 
 
+def _refuse_empty_strings(step_id: str, batch: pa.RecordBatch, offset: int) -> None:
+    """Unquoted, an empty string is an empty field, which reads back as NULL: refuse it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            empty = pc.equal(pc.binary_length(column), 0)
+            if pc.any(empty).as_py():
+                row = offset + pc.index(empty, True).as_py() + 1
+                raise StepError(
+                    step_id,
+                    f"column '{name}', row {row}: an empty string cannot be written with"
+                    " quoting: none (it would read back as NULL).",
+                    hint="Use quoting: minimal, which writes it as \"\".",
+                )
+
+
 def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -483,6 +501,8 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
                 layers[-1], textcodec.text_schema(reader.schema), write_options=options
             )
             for batch in reader:
+                if config.get("quoting") == "none":
+                    _refuse_empty_strings(step_id, batch, rows)
                 writer.write_batch(textcodec.to_text_batch(batch))
                 rows += batch.num_rows
             writer.close()
