@@ -169,3 +169,87 @@ def test_quoting_none_refuses_an_empty_string(tmp_path, fs_run):
         ' (it would read back as NULL). Use quoting: minimal, which writes it as "".'
     )
     assert not (tmp_path / "o.csv").exists()
+
+
+# -- the corpus: every case above in one file, copied CSV -> CSV and CSV -> Parquet -> CSV ------
+
+PINNED = {
+    **dict.fromkeys(TEXT, "string"),
+    "trailing zero": "decimal128(5,2)",
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "date": "date32",
+    "seconds": "timestamp[s]",
+    "micros": "timestamp[us]",
+    "millis zoned": "timestamp[ms, tz=UTC]",
+    "time": "time32[s]",
+    "s": "string",
+}
+
+
+def _corpus(tmp_path) -> str:
+    """One column per case, each with a NULL (empty field) after its values; a text column
+    with an empty string, quotes, a delimiter, a line break and unicode; rows padded with NULL."""
+    columns = {name: [*fields, ""] for name, (fields, *_) in {**TEXT, **TYPED}.items()}
+    columns["s"] = ['""', '"say ""hi"""', '"a,b"', '"line\nbreak"', "Žluťoučký 🐎", ""]
+    height = max(len(fields) for fields in columns.values())
+    rows = [
+        ",".join(fields[i] if i < len(fields) else "" for fields in columns.values())
+        for i in range(height)
+    ]
+    header = ",".join(f'"{name}"' for name in columns)
+    (tmp_path / "corpus.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return "corpus.csv"
+
+
+def _as_text(path) -> list[dict]:
+    """A CSV file's fields as strings and NULLs (empty unquoted field), blank lines kept."""
+    import pyarrow.csv as pacsv
+
+    names = pacsv.read_csv(path).column_names
+    return pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    ).to_pylist()
+
+
+@pytest.mark.parametrize("pinned", [False, True], ids=["inferred", "schema"])
+@pytest.mark.parametrize("via_parquet", [False, True], ids=["csv-csv", "csv-parquet-csv"])
+def test_corpus_copies_every_value_exactly(tmp_path, fs_run, pinned, via_parquet):
+    from osiris_driver_filesystem.parquet_io import ParquetExtractor, ParquetWriter
+
+    source = _corpus(tmp_path)
+    config = {"path": source, **({"schema": PINNED} if pinned else {})}
+    table, _ = fs_run(CsvExtractor(), tmp_path, config)
+    for name, (_, _, type_) in TYPED.items():  # typed where every value allows it
+        assert table.schema.field(name).type == type_, name
+    if via_parquet:
+        fs_run(ParquetWriter(), tmp_path, {"path": "corpus.parquet"}, table)
+        table, _ = fs_run(ParquetExtractor(), tmp_path, {"path": "corpus.parquet"})
+    fs_run(CsvWriter(), tmp_path, {"path": "copy.csv"}, table)
+    original = _as_text(tmp_path / source)
+    assert _as_text(tmp_path / "copy.csv") == original
+    assert len(original) == table.num_rows == 6
+
+
+@pytest.mark.parametrize("via_parquet", [False, True], ids=["csv-csv", "csv-parquet-csv"])
+def test_one_column_corpus_keeps_every_row(tmp_path, fs_run, via_parquet):
+    from osiris_driver_filesystem.parquet_io import ParquetExtractor, ParquetWriter
+
+    (tmp_path / "v.csv").write_text('v\nx\n\n""\n007\n\n')
+    table, _ = fs_run(CsvExtractor(), tmp_path, {"path": "v.csv"})
+    if via_parquet:
+        fs_run(ParquetWriter(), tmp_path, {"path": "v.parquet"}, table)
+        table, _ = fs_run(ParquetExtractor(), tmp_path, {"path": "v.parquet"})
+    fs_run(CsvWriter(), tmp_path, {"path": "copy.csv"}, table)
+    assert _as_text(tmp_path / "copy.csv") == _as_text(tmp_path / "v.csv")
+    back, rec = fs_run(CsvExtractor(), tmp_path, {"path": "copy.csv"})
+    assert back.column("v").to_pylist() == ["x", None, "", "007", None]
+    assert rec.metric("rows_read") == 5

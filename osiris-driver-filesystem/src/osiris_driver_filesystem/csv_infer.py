@@ -93,7 +93,6 @@ def _unparsable(text: pa.Array, type_: pa.DataType) -> Changed:
     """The first value that does not cast at all; found by halving, so a few casts of ever
     smaller slices rather than one per value."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     start, stop = 0, len(text)
     while stop - start > 1:

@@ -171,9 +171,7 @@ class _CsvFileReader:
         if self.checked is None:  # the first block of the first file decides the types
             first = next(raw, None)
             self.checked = {
-                name: csv_infer.choose(first.column(name), type_)
-                if first is not None
-                else type_
+                name: csv_infer.choose(first.column(name), type_) if first is not None else type_
                 for name, type_ in self.proposed.items()
             }
         schema = pa.schema(
@@ -226,9 +224,7 @@ class _CsvFileReader:
         self.proposed = {
             f.name: f.type
             for f in schema
-            if f.name in wanted
-            and f.name not in self.column_types
-            and csv_infer.candidates(f.type)
+            if f.name in wanted and f.name not in self.column_types and csv_infer.candidates(f.type)
         }
 
     def _raw_batches(self, path: Path, reader: Any, invalid_rows: list) -> Iterator[pa.RecordBatch]:
@@ -471,7 +467,7 @@ def _refuse_empty_strings(step_id: str, batch: pa.RecordBatch, offset: int) -> N
                     step_id,
                     f"column '{name}', row {row}: an empty string cannot be written with"
                     " quoting: none (it would read back as NULL).",
-                    hint="Use quoting: minimal, which writes it as \"\".",
+                    hint='Use quoting: minimal, which writes it as "".',
                 )
 
 
