@@ -253,3 +253,57 @@ def test_one_column_corpus_keeps_every_row(tmp_path, fs_run, via_parquet):
     back, rec = fs_run(CsvExtractor(), tmp_path, {"path": "copy.csv"})
     assert back.column("v").to_pylist() == ["x", None, "", "007", None]
     assert rec.metric("rows_read") == 5
+
+
+# -- values at the edges --------------------------------------------------------------------
+
+FAR = pa.table(
+    {
+        "d": pa.array([0, -719_528, -800_000, 2_932_897], pa.date32()),  # 0000-01-01, BC, 10000+
+        "ts": pa.array(
+            [0, -719_528 * 86_400_000_000, None, 2_932_897 * 86_400_000_000], pa.timestamp("us")
+        ),
+    }
+)
+
+
+def test_far_out_dates_keep_their_text_and_read_back_exactly(tmp_path, fs_run):
+    """Year 0, BC and 10000+ are written as their (astronomical) year; read back unpinned they
+    are text, exact; pinned, what pyarrow cannot parse back names column and row."""
+    fs_run(CsvWriter(), tmp_path, {"path": "far.csv"}, FAR)
+    assert (tmp_path / "far.csv").read_text() == (
+        '"d","ts"\n1970-01-01,1970-01-01 00:00:00.000000\n0000-01-01,0000-01-01 00:00:00.000000\n'
+        "-0221-09-04,\n10000-01-01,10000-01-01 00:00:00.000000\n"
+    )
+    back, _ = fs_run(CsvExtractor(), tmp_path, {"path": "far.csv"})
+    assert back.column("d").to_pylist() == [
+        "1970-01-01",
+        "0000-01-01",
+        "-0221-09-04",
+        "10000-01-01",
+    ]
+    with pytest.raises(StepError, match=r"column 'd', row 3 \(line 4\): '-0221-09-04' is not a"):
+        fs_run(CsvExtractor(), tmp_path, {"path": "far.csv", "schema": {"d": "date32"}})
+
+
+@pytest.mark.parametrize("writer", ["csv", "json"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([0, 11_248_738], pa.date32()),  # 32768-01-01
+        pa.array([0, -12_687_429 * 86_400], pa.timestamp("s")),  # -32768-12-31
+        pa.array([0, 13_890_172 * 86_400_000_000], pa.timestamp("us", tz="UTC")),  # year 40000
+    ],
+    ids=["date", "timestamp", "zoned"],
+)
+def test_dates_text_cannot_hold_name_column_and_row(tmp_path, fs_run, writer, column):
+    """pyarrow would write '<value out of range: 11248738>', or wrap a zoned year 40000 to -25536."""
+    from osiris_driver_filesystem.json_io import JsonWriter
+
+    driver = CsvWriter() if writer == "csv" else JsonWriter()
+    with pytest.raises(StepError) as err:
+        fs_run(driver, tmp_path, {"path": f"o.{writer}"}, pa.table({"v": column}))
+    assert str(err.value).startswith(
+        "Step 'step': column 'v', row 2: the value is beyond the years -32767 to 32767"
+    )
+    assert not (tmp_path / f"o.{writer}").exists()

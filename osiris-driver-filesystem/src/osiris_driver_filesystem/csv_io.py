@@ -499,7 +499,10 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
             for batch in reader:
                 if config.get("quoting") == "none":
                     _refuse_empty_strings(step_id, batch, rows)
-                writer.write_batch(textcodec.to_text_batch(batch))
+                try:
+                    writer.write_batch(textcodec.to_text_batch(batch))
+                except textcodec.Unprintable as exc:
+                    raise common.unprintable_error(step_id, exc, rows) from exc
                 rows += batch.num_rows
             writer.close()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
