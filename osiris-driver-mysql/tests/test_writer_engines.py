@@ -104,3 +104,48 @@ def test_a_new_table_is_refused_when_the_default_engine_has_no_transactions(mysq
     finally:
         mysql_exec("SET GLOBAL default_storage_engine = 'InnoDB'")
     assert mysql_exec("SHOW TABLES") == []
+
+
+# -- dates beyond what DATE / DATETIME hold (issue 16: values at the edges) ---------------------
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["load-data", "insert"])
+@pytest.mark.parametrize(
+    ("ddl", "column", "shown"),
+    [
+        ("DATE", pa.array([0, -719_528], pa.date32()), "0000-01-01"),
+        ("DATE", pa.array([0, 2_932_897], pa.date32()), "10000-01-01"),
+        (
+            "DATETIME(6)",
+            pa.array([0, -800_000 * 86_400], pa.timestamp("s")),
+            "-0221-09-04 00:00:00",
+        ),
+        (None, pa.array([0, 2_932_897 * 86_400_000_000], pa.timestamp("us", tz="UTC")), None),
+    ],
+    ids=["year-0", "year-10000", "bc-datetime", "created-table"],
+)
+def test_dates_beyond_the_column_name_column_and_row(
+    mysql_ctx, mysql_exec, monkeypatch, bulk, ddl, column, shown
+):
+    from osiris_driver_mysql import writer as writer_module
+
+    if not bulk:
+        monkeypatch.setattr(writer_module, "bulk_load_available", lambda cur: False)
+    if ddl:
+        mysql_exec(f"CREATE TABLE t (id INT, v {ddl})")
+    table = pa.table({"id": pa.array([1, 2], pa.int32()), "v": column})
+    ctx, _ = mysql_ctx("write")
+    with pytest.raises(StepError) as err:
+        MySQLWriter().run(
+            step_id="write",
+            config={"table": "t", "create_table": ddl is None},
+            inputs={"df_src": StepData.from_table(table)},
+            ctx=ctx,
+        )
+    message = str(err.value)
+    assert message.startswith("Step 'write': column 'v' at row 2 (")
+    assert "is outside the years 1 to 9999 that a MySQL" in message
+    if shown:
+        assert f"({shown}" in message
+    if ddl:
+        assert mysql_exec("SELECT * FROM t") == []
