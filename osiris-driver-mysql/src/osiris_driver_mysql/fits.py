@@ -29,7 +29,7 @@ _TEMPORAL = {"datetime", "timestamp", "time"}
 _YEARS = (-719_162, 2_932_896)
 """0001-01-01 and 9999-12-31 as days since 1970: what a DATE or DATETIME column holds (Arrow
 holds BC dates, year 10000 and more)."""
-_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000}
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _beyond_years(array: pa.Array, data_type: str) -> tuple[int, str] | None:
         per_day, numbers = 1, array.view(pa.int32())
     elif pa.types.is_date64(typ):
         per_day, numbers = _PER_DAY["ms"], array.view(pa.int64())
-    elif pa.types.is_timestamp(typ):  # tz-aware ones are written as UTC
+    elif pa.types.is_timestamp(typ) and typ.unit != "ns":  # ns reach 1677-2262 only; tz: UTC
         per_day, numbers = _PER_DAY[typ.unit], array.view(pa.int64())
     else:
         return None
