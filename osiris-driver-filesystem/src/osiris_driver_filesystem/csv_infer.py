@@ -9,6 +9,7 @@ is exactly the text it was: ``007``, ``+5``, ``1e5``, ``1.50``, `` 5``, ``NaN``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,18 +17,25 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _UNITS = ("s", "ms", "us", "ns")
+_PLACES = re.compile(r"-?\d{1,38}(?:\.(\d{1,37}))?")
 
 
-def candidates(proposed: pa.DataType) -> list[pa.DataType]:
+def candidates(proposed: pa.DataType, first: str | None = None) -> list[pa.DataType]:
     """The types tried, in order, for a column pyarrow proposed ``proposed`` for; none for text
     (and for null or binary columns, which keep pyarrow's own handling). pyarrow proposes
-    nanoseconds for any fraction, so every unit is tried: the one whose digits the text has wins."""
+    nanoseconds for any fraction, so every unit is tried: the one whose digits the text has wins.
+    Numbers that are not floats in their shortest form (``1.50``, ``249.00``, 20-digit ids) are
+    tried as a decimal with as many places as ``first``, the column's first value, has."""
     import pyarrow as pa
 
     if pa.types.is_timestamp(proposed):
         return [pa.timestamp(unit, tz=proposed.tz) for unit in _UNITS]
     if pa.types.is_time(proposed):
         return [pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")]
+    if pa.types.is_floating(proposed):
+        places = _PLACES.fullmatch(first or "")
+        scale = len(places.group(1) or "") if places else None
+        return [proposed] + ([pa.decimal128(38, scale)] if scale is not None else [])
     if (
         pa.types.is_string(proposed)
         or pa.types.is_large_string(proposed)
@@ -70,7 +78,9 @@ def choose(text: pa.Array, proposed: pa.DataType) -> pa.DataType:
     """The first candidate type every value of ``text`` keeps its text through, else string."""
     import pyarrow as pa
 
-    for type_ in candidates(proposed):
+    present = text.drop_null()
+    first = present[0].as_py() if len(present) else None
+    for type_ in candidates(proposed, first):
         if not isinstance(convert(text, type_), Changed):
             return type_
     return pa.string()
