@@ -2,9 +2,9 @@
 
 pyarrow proposes a type for each column from the first block of the file. The column keeps a
 type only if every value, read through it and printed back the way the CSV writer prints it,
-is exactly the text it was: ``007``, ``+5``, ``1e5``, ``1.50``, `` 5``, ``NaN``, ``TRUE`` or
-``2024-01-02T10:00`` keep a column as text. The check runs on whole columns with pyarrow compute
-(a cast there, a cast back, one comparison), never value by value.
+is exactly the text it was: ``007``, ``+5``, ``1e5``, ``1.50`` next to ``2.5``, `` 5``, ``NaN``,
+``TRUE`` or ``2024-01-02T10:00`` keep a column as text. The check runs on whole columns with
+pyarrow compute (a cast there, a cast back, one comparison), never value by value.
 """
 
 from __future__ import annotations
