@@ -82,6 +82,7 @@ def test_far_out_dates_and_timestamps_travel_exactly(
     assert table.column("d")[2].cast(pa.string()).as_py() == "0000-12-31"
     assert table.column("ts")[1].cast(pa.string()).as_py() == "-0043-03-15 12:30:00.250000"
     assert table.column("d")[8].cast(pa.int32()).as_py() == 2**31 - 1  # +infinity
+    assert table.column("ts")[9].cast(pa.int64()).as_py() == -(2**63 - 1)  # -infinity
     if via_parquet:
         pq.write_table(table, tmp_path / "far.parquet")
         table = pq.read_table(tmp_path / "far.parquet")
@@ -107,3 +108,28 @@ def test_far_out_values_through_csv_copy(tmp_path, sb_pg, sb_db_connection):
     sb_pg.execute(DDL.format(name="copy"))
     _write(tmp_path, sb_db_connection, table, "copy", copy_format="csv")
     assert _texts(sb_pg, "copy") == source
+
+
+def test_infinity_is_infinite_in_duckdb_too(tmp_path, sb_pg, sb_db_connection):
+    """±infinity are DuckDB's own spelling, so a transform sees them as infinite."""
+    from osiris.builtin.duckdb_processor import DuckDBProcessor
+
+    _fill(sb_pg)
+    table = _read(tmp_path, sb_db_connection, "SELECT id, d, tz FROM far WHERE id >= 8")
+    ctx, _ = make_context(tmp_path, step_id="t")
+    query = "SELECT id, isinf(d) AS d_inf, CAST(tz AS VARCHAR) AS tz FROM input_df ORDER BY id"
+    out = (
+        DuckDBProcessor()
+        .run(
+            step_id="t",
+            config={"query": query},
+            inputs={"df_r": StepData.from_table(table)},
+            ctx=ctx,
+        )["df"]
+        .read_all()
+    )
+    assert out.to_pylist() == [
+        {"id": 8, "d_inf": True, "tz": "infinity"},
+        {"id": 9, "d_inf": True, "tz": "-infinity"},
+        {"id": 10, "d_inf": None, "tz": None},
+    ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from osiris.errors import OsirisError
 
-from osiris_driver_supabase.temporal import INFINITY
+from osiris_driver_supabase.temporal import INFINITY, PG_INFINITY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,7 +79,7 @@ def _encoder(field: pa.Field, pg_type: str):
     if pg_type == "boolean" and t.is_boolean(typ):
         return lambda a: _fixed(a.cast(pa.uint8()), "u1")
     if pg_type == "date" and t.is_date32(typ):
-        return lambda a: _fixed(a, ">i4", shift=-_PG_EPOCH_DAYS, ends=INFINITY["date32"])
+        return lambda a: _fixed(a, ">i4", shift=-_PG_EPOCH_DAYS, ends="date32")
     if pg_type in ("timestamp without time zone", "timestamp with time zone") and t.is_timestamp(
         typ
     ):
@@ -89,7 +89,7 @@ def _encoder(field: pa.Field, pg_type: str):
             _to(a, pa.timestamp("us", typ.tz)),
             ">i8",
             shift=-_PG_EPOCH_US,
-            ends=INFINITY["timestamp"],
+            ends="timestamp",
         )
     if (t.is_string(typ) or t.is_large_string(typ)) and (pg_type in _TEXT or pg_type == "jsonb"):
         prefix = b"\x01" if pg_type == "jsonb" else b""
@@ -142,12 +142,10 @@ def _numbers(array: pa.Array, dtype: np.dtype) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype)[array.offset : array.offset + len(array)]
 
 
-def _fixed(
-    array: pa.Array, be: str, *, shift: int = 0, ends: tuple[int, int] | None = None
-) -> _Part:
+def _fixed(array: pa.Array, be: str, *, shift: int = 0, ends: str | None = None) -> _Part:
     """Numbers of one width, written big-endian as ``be``; dates and timestamps shifted to
-    PostgreSQL's epoch, except ``ends`` (the smallest and largest value: ±infinity, which
-    PostgreSQL's binary format spells with the same two integers, unshifted)."""
+    PostgreSQL's epoch, except their ±infinity (``ends``: ``temporal.INFINITY`` of that type),
+    which become PostgreSQL's own two integers."""
     import numpy as np
 
     valid = _valid(array)
@@ -157,8 +155,8 @@ def _fixed(
         original = numbers
         numbers = np.add(numbers, shift, dtype=np.int64)  # then wrapped to the field's width
         if ends is not None:
-            infinite = (original == ends[0]) | (original == ends[1])
-            numbers[infinite] = original[infinite]
+            for ours, theirs in zip(INFINITY[ends], PG_INFINITY[ends], strict=True):
+                numbers[original == ours] = theirs
     return _Part(_sizes(layout.itemsize, valid), valid, numbers, be)
 
 

@@ -5,7 +5,7 @@ Python's ``datetime`` holds years 1 to 9999, so values are loaded as PostgreSQL'
 parsed here: column-wise by pyarrow for the ordinary ones, with integer arithmetic (proleptic
 Gregorian, astronomical years: 1 BC is year 0) for BC and five-digit years.
 
-``±infinity`` has no Arrow value: it becomes the smallest/largest value of the Arrow type
+``±infinity`` has no Arrow value: it becomes ±(the largest value) of the Arrow type
 (``INFINITY``), which no real PostgreSQL date or timestamp reaches, and the writers turn those
 back into ``±infinity``.
 """
@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
-INFINITY = {"date32": (-(2**31), 2**31 - 1), "timestamp": (-(2**63), 2**63 - 1)}
-"""(-infinity, +infinity) as the storage integers of date32 and timestamp[us]."""
+INFINITY = {"date32": (-(2**31 - 1), 2**31 - 1), "timestamp": (-(2**63 - 1), 2**63 - 1)}
+"""(-infinity, +infinity) as the storage integers of date32 and timestamp[us]: DuckDB's own
+spelling, so ``duckdb.processor`` sees them as infinite too (PostgreSQL's binary format uses the
+type's minimum for -infinity: ``PG_INFINITY``)."""
+PG_INFINITY = {"date32": (-(2**31), 2**31 - 1), "timestamp": (-(2**63), 2**63 - 1)}
 
 _ODD = r"BC$|^\d{5,}|infinity$"
 _TEXT = re.compile(
