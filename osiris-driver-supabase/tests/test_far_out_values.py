@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from osiris.errors import StepError
+from osiris.errors import OsirisError, StepError
 from osiris.stepdata import StepData
 from osiris.testing import make_context
 from osiris_driver_supabase.extractor import SupabaseExtractor
@@ -133,3 +133,25 @@ def test_infinity_is_infinite_in_duckdb_too(tmp_path, sb_pg, sb_db_connection):
         {"id": 9, "d_inf": True, "tz": "-infinity"},
         {"id": 10, "d_inf": None, "tz": None},
     ]
+
+
+def test_the_rest_transport_names_column_and_row_for_far_out_values(tmp_path, sb_pg, sb_rest):
+    """REST's JSON goes through Python dates (years 1-9999): a clear error, never a traceback."""
+    sb_pg.execute("CREATE TABLE far (id int PRIMARY KEY, d date)")
+    sb_pg.execute("INSERT INTO far VALUES (1, '2024-01-01'), (2, '0044-03-15 BC')")
+    ctx, _ = make_context(tmp_path, step_id="read", connection=sb_rest.connection())
+    with pytest.raises(StepError) as err:
+        SupabaseExtractor().run(
+            step_id="read", config={"table": "far", "order": "id.asc"}, inputs={}, ctx=ctx
+        )["df"].read_all()
+    assert str(err.value).startswith(
+        "Step 'read': column 'd' row 2: '0044-03-15 BC' is BC, after the year 9999 or infinite"
+    )
+    sb_pg.execute("CREATE TABLE dst (id int PRIMARY KEY, d date)")
+    table = pa.table(
+        {"id": pa.array([1, 2], pa.int32()), "d": pa.array([0, -800_000], pa.date32())}
+    )
+    with pytest.raises(OsirisError) as err:  # as the REST writer's other refusals
+        _write(tmp_path, sb_rest.connection(), table, "dst", retry_backoff_s=0)
+    assert "Column 'd' row 2: -0221-09-04 is outside the years 1 to 9999" in str(err.value)
+    assert sb_pg.execute("SELECT count(*) FROM dst").fetchone() == (0,)

@@ -99,6 +99,8 @@ def to_pg_input(array: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
     is_date = pa.types.is_date32(array.type)
+    if not is_date and array.type.unit != "us":
+        array = array.cast(pa.timestamp("us", array.type.tz))
     scale = 1 if is_date else _US_PER_DAY
     numbers = array.view(pa.int32() if is_date else pa.int64())
     first, after = days_from_civil(1, 1, 1) * scale, days_from_civil(10000, 1, 1) * scale
@@ -138,3 +140,33 @@ def civil_from_days(days: int) -> tuple[int, int, int]:
     day = day_of_year - (153 * mp + 2) // 5 + 1
     month = mp + (3 if mp < 10 else -9)
     return year_of_era + era * 400 + (month <= 2), month, day
+
+
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": _US_PER_DAY, "ns": 86_400_000_000_000}
+
+
+def first_beyond_python(array: pa.Array) -> int | None:
+    """The 0-based row of the first date or timestamp outside the years 1 to 9999 (Python's
+    ``datetime``, which the REST transport's JSON goes through), or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    type_ = array.type
+    if pa.types.is_date32(type_):
+        scale, numbers = 1, array.view(pa.int32())
+    elif pa.types.is_timestamp(type_) and type_.unit != "ns":  # ns reach 1677-2262 only
+        scale, numbers = _PER_DAY[type_.unit], array.view(pa.int64())
+    else:
+        return None
+    first, after = days_from_civil(1, 1, 1) * scale, days_from_civil(10000, 1, 1) * scale
+    odd = pc.fill_null(pc.or_(pc.less(numbers, first), pc.greater_equal(numbers, after)), False)
+    return pc.index(odd, True).as_py() if pc.any(odd).as_py() else None
+
+
+def first_far_out_text(text: pa.Array) -> int | None:
+    """The 0-based row of the first PostgreSQL date/timestamp text that is BC, after 9999 or
+    ±infinity, or None."""
+    import pyarrow.compute as pc
+
+    odd = pc.fill_null(pc.match_substring_regex(text, _ODD), False)
+    return pc.index(odd, True).as_py() if pc.any(odd).as_py() else None
