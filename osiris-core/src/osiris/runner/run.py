@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osiris.errors import InvalidInputError, OsirisError
+from osiris.errors import OsirisError
 
 if TYPE_CHECKING:
     from osiris.registry import Registry
@@ -49,20 +49,9 @@ def open_session(
     listeners: tuple[Listener, ...] = (),
 ) -> Session:
     """Open ``logs/<session_id>/`` and write ``run_start`` (listeners see it too)."""
-    from osiris.session import Session, resolve_logs_dir
-    from osiris.session.paths import logs_dir_problem
+    from osiris.session.command import create_session
 
-    root = resolve_logs_dir(logs_dir)
-    hint = "Pass --logs-dir DIR or set OSIRIS_LOGS_DIR to a directory."
-    problem = logs_dir_problem(root)
-    if problem:
-        raise InvalidInputError(problem, hint=hint)
-    try:
-        session = Session(root)
-    except OSError as exc:
-        raise InvalidInputError(
-            f"Cannot create a session under {root}: {exc.strerror}.", hint=hint
-        ) from None
+    session = create_session(logs_dir)
     session.listeners.extend(listeners)
     session.event("run_start", source=source, adapter=adapter)
     return session
