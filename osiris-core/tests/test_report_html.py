@@ -271,3 +271,22 @@ def test_a_broken_session_still_gets_a_page_and_an_aiop(outside_tmp, tmp_path):
     doc = assert_aiop_valid(target)
     assert doc["evidence"]["run"]["status"] == "unfinished"
     assert {s["step_id"]: s["status"] for s in doc["evidence"]["steps"]}["write-b"] == "succeeded"
+
+
+def test_compile_session_page_shows_the_plan_not_a_run(tmp_path):
+    oml = rk.branches_oml(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["compile", str(oml), "--logs-dir", "logs"], obj={"registry": rk.registry()}
+    )
+    assert result.exit_code == 0, result.output
+    (session,) = (tmp_path / "logs").iterdir()
+    html = render_session(load_session(session))
+    assert_self_contained(html)
+    plan = html[
+        html.index('<section id="plan">') : html.index("</section>", html.index('id="plan"'))
+    ]
+    assert "Compiled into 5 steps" in plan
+    for step in ("read-a", "read-b", "write-a", "write-b", "count-b"):
+        assert f'<tr id="step-{step}"><td class="mono">{step}</td>' in plan
+    assert 'id="steps-table"' not in html and 'id="timeline"' not in html  # nothing ran
+    assert 'class="badge kind">compile<' in html and 'id="dag"' in html

@@ -42,10 +42,12 @@ def page(title: str, body: str) -> str:
 # -- one session ---------------------------------------------------------------------------------
 def render_session(view: SessionView, *, index_href: str | None = "index.html") -> str:
     """The page of one session: a run's full report, or what a chat/compile/other session holds."""
-    is_run = bool(view.steps) or view.kind == "run"
+    is_run = view.kind == "run" or bool((view.status or {}).get("steps"))
     parts = []
     if view.state == "failed":
         parts.append(_failure(view))
+    if view.kind == "compile":
+        parts += [sections.plan(view), sections.dag_section(view) if view.steps else ""]
     if is_run:
         parts += [
             sections.summary(view),
@@ -85,6 +87,7 @@ def _header(view: SessionView, is_run: bool, index_href: str | None) -> str:
     state = label(view)
     name = view.pipeline or f"{view.kind.capitalize()} session"
     links = ["summary", "steps", "timeline", "dag", "metrics"] if is_run else []
+    links += ["plan", "dag"] if view.kind == "compile" else []
     links += ["events", "artifacts", "pipeline", "files"]
     nav = " ".join(f'<a href="#{s}">{s}</a>' for s in links)
     if index_href:

@@ -79,6 +79,31 @@ def steps_table(view: SessionView) -> str:
     )
 
 
+def plan(view: SessionView) -> str:
+    """A compile session's result: the steps in the order they will run, nothing run yet."""
+    complete = view.last_event("compile_complete")
+    lead = (
+        f"<p>Compiled into {len(view.steps)} steps, in the order the runner starts them.</p>"
+        if complete
+        else "<p>Nothing was compiled; the errors are in the events below.</p>"
+    )
+    rows = "".join(
+        f'<tr id="step-{escape(s.id)}"><td class="mono">{escape(s.id)}</td>'
+        f'<td class="mono">{escape(s.component or "")}</td><td>{escape(s.mode or "")}</td>'
+        f'<td class="mono">{escape(", ".join(s.needs))}</td>'
+        f'<td class="mono">{escape(s.connection or "")}</td></tr>'
+        for s in view.steps
+    )
+    table = (
+        '<div class="scroll"><table id="plan-table"><thead><tr><th>step</th><th>component</th>'
+        f"<th>mode</th><th>needs</th><th>connection</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></div>"
+        if rows
+        else ""
+    )
+    return f'<section id="plan"><h2>Plan</h2>{lead}{table}</section>'
+
+
 def timeline_section(view: SessionView) -> str:
     svg = timeline.render_svg(view.steps, view.started_at, view.finished_at)
     if not svg:
