@@ -126,6 +126,23 @@ def blank_literals(
     )
 
 
+def has_top_level_limit(query: str, *, dialect: str) -> bool:
+    """Whether the statement itself (not a subquery or CTE) has LIMIT, OFFSET or FETCH, under
+    any lexical mode of ``dialect``: such a query cannot take an extra filter from outside."""
+    mysql = dialect == "mysql"
+    for backslash in (True, False):
+        code = _strip(query, mysql=mysql, backslash=backslash)
+        if code is None:
+            continue
+        depth, last = 0, 0
+        for match in _WORD.finditer(code):
+            depth += code.count("(", last, match.start()) - code.count(")", last, match.start())
+            last = match.start()
+            if depth == 0 and match.group().upper() in ("LIMIT", "OFFSET", "FETCH"):
+                return True
+    return False
+
+
 def _strip(
     query: str,
     *,

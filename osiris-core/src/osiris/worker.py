@@ -5,6 +5,9 @@ prepare/execute code as a local run and prints one JSON object per line on stdou
 masked: ``{"kind": "event", "ts", "event", ...fields}`` or ``{"kind": "metric", "ts",
 "metric", "value", "unit"?, ...tags}``, ending with ``{"kind": "result", "ok", "exit_code",
 "steps", "error"}``. Tracebacks go to ``<run-dir>/osiris.log``. Exit code 0, 1 or 2.
+
+``--run-options FILE`` is the JSON of the host's ``ExecutionContext.run_options`` (e.g. each
+incremental step's last high-water mark): inputs of this run that must not be compiled in.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ def run_compiled(
     registry: Any = None,
     max_workers: int | None = None,
     connections_path: Path | None = None,
+    run_options: dict[str, Any] | None = None,
 ) -> int:
     """Run ``compiled_dir`` with the local adapter's code; return the exit code."""
     import yaml
@@ -102,6 +106,7 @@ def run_compiled(
             masker=sink.masker,
             max_workers=max_workers or default_max_workers(),
             connections_path=connections_path,
+            run_options=dict(run_options or {}),
         )
         adapter = LocalAdapter()
         raw = (
@@ -137,13 +142,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-workers", type=int, default=None)
     parser.add_argument("--connections", type=Path, default=None)
+    parser.add_argument(
+        "--run-options",
+        type=Path,
+        default=None,
+        help="JSON file of per-run options from the host (e.g. incremental marks)",
+    )
     args = parser.parse_args(argv)
+    run_options = None
+    if args.run_options is not None:
+        try:
+            run_options = json.loads(args.run_options.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            parser.error(f"--run-options {args.run_options}: {exc}")
     return run_compiled(
         args.compiled_dir,
         args.run_dir,
         out=sys.stdout,
         max_workers=args.max_workers,
         connections_path=args.connections,
+        run_options=run_options,
     )
 
 

@@ -209,7 +209,7 @@ def _bind_cursor(
     column = folded.get(incremental.column.lower())
     if column is not None:
         incremental.column = column.name  # MySQL names are case-insensitive; Arrow's are not
-    incremental.bind(schema.field(column.name).type if column is not None else None)
+    incremental.bind(schema.field(column.name) if column is not None else None)
     if column is not None and not column.flags & NOT_NULL_FLAG:
         with conn.cursor() as cur:
             cur.execute("START TRANSACTION READ ONLY")

@@ -43,8 +43,14 @@ def describe_rest(settings: Settings, schema: str) -> dict[str, Any]:
 
 
 def open_rest(
-    step_id: str, settings: Settings, config: Mapping[str, Any], ctx: Any
+    step_id: str,
+    settings: Settings,
+    config: Mapping[str, Any],
+    ctx: Any,
+    *,
+    incremental: Any = None,
 ) -> pa.RecordBatchReader:
+    """Page through the table; with ``incremental`` only rows past the bound, in cursor order."""
     import httpx
     import pyarrow as pa
 
@@ -82,7 +88,12 @@ def open_rest(
     # Without a primary key (a view, a keyless table) every orderable column breaks ties: rows
     # that still tie are identical, so which page each lands on changes nothing.
     tiebreak = keys or [f.name for f in fields if (f.metadata or {}).get(OSIRIS_TYPE) != b"json"]
+    filters = dict(config.get("filter") or {})
     order = stable_order(config.get("order") or "", tiebreak)
+    if incremental is not None:
+        filters, order = _incremental_rest(
+            step_id, settings, schema_name, table, fields, incremental, filters, tiebreak
+        )
     limit = config.get("limit")
     ctx.log_event(
         "extract_start", transport="rest", table=f"{schema_name}.{table}", columns=len(schema)
@@ -95,7 +106,7 @@ def open_rest(
             start, page = 0, first_fetch(PAGE)
             while limit is None or start < limit:
                 size = page if limit is None else min(page, limit - start)
-                query = _query(client.table(table).select(select), config.get("filter"), order)
+                query = _query(client.table(table).select(select), filters, order)
                 try:
                     rows = query.range(start, start + size - 1).execute().data
                 except APIError as exc:
@@ -121,6 +132,34 @@ def open_rest(
         ctx.log_event("extract_complete", rows=start)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _incremental_rest(
+    step_id: str, settings: Settings, schema_name: str, table: str, fields: list[pa.Field],
+    incremental: Any, filters: dict[str, Any], keys: list[str],
+) -> tuple[dict[str, Any], str]:  # fmt: skip
+    """The step's filters plus the cursor bound, the order by cursor, after the NULL check."""
+    from postgrest.exceptions import APIError
+
+    from osiris_driver_supabase.incremental import rest_filter
+
+    column = incremental.column
+    incremental.bind(next((f for f in fields if f.name == column), None))
+    with rest_client(settings, schema_name) as client:
+        try:
+            found = client.table(table).select(column).is_(column, "null").limit(1).execute()
+        except APIError as exc:
+            raise StepError(
+                step_id, f"REST read of {schema_name}.{table} failed ({exc.code}: {exc.message})."
+            ) from exc
+    if found.data:
+        raise incremental.null_error()
+    bound = rest_filter(incremental)
+    if bound is not None:
+        existing = filters.get(column)
+        extra = [existing] if isinstance(existing, str) else list(existing or [])
+        filters[column] = [*extra, bound]
+    return filters, stable_order(f"{column}.asc", keys)
 
 
 def stable_order(order: str, keys: list[str]) -> str:

@@ -43,6 +43,11 @@ from osiris.errors import InvalidInputError, OsirisError
     help="Connections file (default: $OSIRIS_HOME, then ./osiris_connections.yaml).",
 )
 @click.option("--adapter", default="local", show_default=True, help="Execution adapter.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Incremental steps ignore their stored marks for this run (then store the new ones).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 @click.pass_context
@@ -57,6 +62,7 @@ def run(
     logs_dir: Path | None,
     connections_path: Path | None,
     adapter: str,
+    full_refresh: bool,
     verbose: bool,
     as_json: bool,
 ) -> None:
@@ -98,6 +104,7 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
+        full_refresh=full_refresh,
     )
     _finish(result, as_json)
 
@@ -308,5 +315,15 @@ def summary_text(result: Any) -> str:
         lines.append(
             f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}".rstrip()
         )
+    for step_id, mark in (getattr(result, "state", None) or {}).items():
+        lines.append(state_line(step_id, mark))
     lines.append(f"Session: {result.session_dir}")
     return "\n".join(lines)
+
+
+def state_line(step_id: str, mark: dict[str, Any]) -> str:
+    """One line per incremental step: the mark stored, or kept and why."""
+    value = mark.get("value") or "(none)"
+    if mark.get("committed"):
+        return f"  state {step_id}: {mark['cursor']} = {value} (stored)"
+    return f"  state {step_id}: {mark['cursor']} stays {value} ({mark.get('reason')})"
