@@ -121,6 +121,8 @@ def commit_state(
                 reason = "its reported mark could not be read back"
         if reason is None and mark is None and not plan.full_refresh:
             reason = "it read no rows"
+        if reason is None and not plan.full_refresh and mark and before == mark.value:
+            reason = "no rows past the mark"
         if reason is not None:
             session.event("state_kept", step_id=step_id, cursor=cursor, value=before, reason=reason)
             outcome[step_id] = {"cursor": cursor, "value": before, "committed": False,
