@@ -132,6 +132,11 @@ def run_compiled(
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run_compiled(**parse_args(argv), out=sys.stdout)
+
+
+def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
+    """The command line as ``run_compiled`` keyword arguments (``--run-options`` file read)."""
     parser = argparse.ArgumentParser(prog="python -m osiris.worker", description=__doc__)
     parser.add_argument("compiled_dir", type=Path)
     parser.add_argument(
@@ -155,14 +160,13 @@ def main(argv: list[str] | None = None) -> int:
             run_options = json.loads(args.run_options.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             parser.error(f"--run-options {args.run_options}: {exc}")
-    return run_compiled(
-        args.compiled_dir,
-        args.run_dir,
-        out=sys.stdout,
-        max_workers=args.max_workers,
-        connections_path=args.connections,
-        run_options=run_options,
-    )
+    return {
+        "compiled_dir": args.compiled_dir,
+        "run_dir": args.run_dir,
+        "max_workers": args.max_workers,
+        "connections_path": args.connections,
+        "run_options": run_options,
+    }
 
 
 if __name__ == "__main__":

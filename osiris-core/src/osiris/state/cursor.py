@@ -214,8 +214,8 @@ class IncrementalRead:
         if self.last is not None and self.last.kind != kind:
             raise StepError(
                 self.step_id,
-                f"the stored mark of cursor '{self.column}' is a {self.last.kind}"
-                f" ({self.last.value}), but the column is now a {kind}.",
+                f"the stored mark of cursor '{self.column}' is of type {self.last.kind}"
+                f" ({self.last.value}), but the column is now of type {kind}.",
                 hint="Run once with --full-refresh, or `osiris state reset PIPELINE --step"
                 f" {self.step_id}`.",
             )
