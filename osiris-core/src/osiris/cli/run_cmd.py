@@ -323,7 +323,9 @@ def summary_text(result: Any) -> str:
 
 def state_line(step_id: str, mark: dict[str, Any]) -> str:
     """One line per incremental step: the mark stored, or kept and why."""
-    value = mark.get("value") or "(none)"
+    value = mark.get("value")
     if mark.get("committed"):
-        return f"  state {step_id}: {mark['cursor']} = {value} (stored)"
-    return f"  state {step_id}: {mark['cursor']} stays {value} ({mark.get('reason')})"
+        stored = f"= {value} (stored)" if value is not None else "mark removed (nothing read)"
+        return f"  state {step_id}: {mark['cursor']} {stored}"
+    kept = f"stays {value}" if value is not None else "has no mark yet"
+    return f"  state {step_id}: {mark['cursor']} {kept} ({mark.get('reason')})"
