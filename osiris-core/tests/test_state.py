@@ -351,3 +351,16 @@ def test_state_commands(project, runner_kit):
     assert reset.exit_code == 0 and "Reset 1 mark of pipeline 'kit-pipeline'" in reset.stdout
     assert StateStore().list() == []
     assert Path(".osiris/state.sqlite").is_file()
+
+
+def test_logs_show_and_the_run_summary_carry_the_state(project, runner_kit):
+    from osiris.cli.main import cli
+    from osiris.cli.run_cmd import summary_text
+
+    result = _run(runner_kit, project, _steps())
+    assert "  state src: id = 3 (stored)" in summary_text(result).splitlines()
+    shown = CliRunner().invoke(cli, ["logs", "show", str(result.session_dir)])
+    assert shown.exit_code == 0
+    assert "State\n  state src: id = 3 (stored)" in shown.stdout
+    again = _run(runner_kit, project, _steps({"fail_after": 0}))
+    assert "  state src: id stays 3 (write step 'dst' did not commit)" in summary_text(again)

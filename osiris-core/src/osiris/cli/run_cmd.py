@@ -315,17 +315,9 @@ def summary_text(result: Any) -> str:
         lines.append(
             f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}".rstrip()
         )
-    for step_id, mark in (getattr(result, "state", None) or {}).items():
-        lines.append(state_line(step_id, mark))
+    if getattr(result, "state", None):
+        from osiris.state.host import state_line
+
+        lines += [state_line(step_id, mark) for step_id, mark in result.state.items()]
     lines.append(f"Session: {result.session_dir}")
     return "\n".join(lines)
-
-
-def state_line(step_id: str, mark: dict[str, Any]) -> str:
-    """One line per incremental step: the mark stored, or kept and why."""
-    value = mark.get("value")
-    if mark.get("committed"):
-        stored = f"= {value} (stored)" if value is not None else "mark removed (nothing read)"
-        return f"  state {step_id}: {mark['cursor']} {stored}"
-    kept = f"stays {value}" if value is not None else "has no mark yet"
-    return f"  state {step_id}: {mark['cursor']} {kept} ({mark.get('reason')})"

@@ -169,3 +169,13 @@ def _reported_mark(record: dict[str, Any]) -> Mark | None:
     if record.get("value") is None:
         return None
     return Mark.from_dict(record)
+
+
+def state_line(step_id: str, mark: dict[str, Any]) -> str:
+    """One summary line per incremental step: the mark stored, or kept and why."""
+    value = mark.get("value")
+    if mark.get("committed"):
+        stored = f"= {value} (stored)" if value is not None else "mark removed (nothing read)"
+        return f"  state {step_id}: {mark['cursor']} {stored}"
+    kept = f"stays {value}" if value is not None else "has no mark yet"
+    return f"  state {step_id}: {mark['cursor']} {kept} ({mark.get('reason')})"
