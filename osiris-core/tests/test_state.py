@@ -362,5 +362,6 @@ def test_logs_show_and_the_run_summary_carry_the_state(project, runner_kit):
     shown = CliRunner().invoke(cli, ["logs", "show", str(result.session_dir)])
     assert shown.exit_code == 0
     assert "State\n  state src: id = 3 (stored)" in shown.stdout
+    runner_kit.SEEN["inc.source"] = {"id": [1, 2, 3, 4], "v": list("abcd")}
     again = _run(runner_kit, project, _steps({"fail_after": 0}))
     assert "  state src: id stays 3 (write step 'dst' did not commit)" in summary_text(again)
