@@ -104,7 +104,7 @@ def cursor_kind(field: pa.Field) -> tuple[str | None, str]:
         return None, "floats are approximate, so rows near the mark could be skipped"
     if t.is_string(arrow_type) or t.is_large_string(arrow_type):
         return None, "text sorts by the server's collation, which the mark cannot follow"
-    return None, f"{arrow_type} values cannot be ordered as a cursor"
+    return None, f"{arrow_type} is not a cursor type (integers, decimals, dates and timestamps are)"
 
 
 def parse_value(step_id: str, field: str, kind: str, raw: Any) -> Any:
