@@ -261,12 +261,12 @@ class ReplayAdapter(ExecutionAdapter):
                            extra={"options": options})  # fmt: skip
 
     def execute(self, prepared, ctx):
-        from osiris import worker
+        from osiris.worker import run_compiled
 
         out = io.StringIO()
-        argv = [str(prepared.compiled_dir), "--run-dir", str(ctx.run_dir / "remote"),
-                "--run-options", str(prepared.extra["options"])]  # fmt: skip
-        worker.run_compiled(**worker.parse_args(argv), out=out, registry=ctx.registry)
+        options = json.loads(prepared.extra["options"].read_text())  # as --run-options reads it
+        run_compiled(prepared.compiled_dir, ctx.run_dir / "remote", out=out,
+                     registry=ctx.registry, run_options=options)  # fmt: skip
         result = {}
         for line in out.getvalue().splitlines():
             record = json.loads(line)

@@ -6,8 +6,8 @@ masked: ``{"kind": "event", "ts", "event", ...fields}`` or ``{"kind": "metric", 
 "metric", "value", "unit"?, ...tags}``, ending with ``{"kind": "result", "ok", "exit_code",
 "steps", "error"}``. Tracebacks go to ``<run-dir>/osiris.log``. Exit code 0, 1 or 2.
 
-``--run-options FILE`` is the JSON of the host's ``ExecutionContext.run_options`` (e.g. each
-incremental step's last high-water mark): inputs of this run that must not be compiled in.
+Run-wide options (``ExecutionContext.run_options``) arrive as a JSON object file with
+``--run-options FILE``, so a new option needs no new worker argument.
 """
 
 from __future__ import annotations
@@ -132,11 +132,6 @@ def run_compiled(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_compiled(**parse_args(argv), out=sys.stdout)
-
-
-def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
-    """The command line as ``run_compiled`` keyword arguments (``--run-options`` file read)."""
     parser = argparse.ArgumentParser(prog="python -m osiris.worker", description=__doc__)
     parser.add_argument("compiled_dir", type=Path)
     parser.add_argument(
@@ -151,22 +146,20 @@ def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
         "--run-options",
         type=Path,
         default=None,
-        help="JSON file of per-run options from the host (e.g. incremental marks)",
+        help="JSON object of run-wide options (ExecutionContext.run_options)",
     )
     args = parser.parse_args(argv)
-    run_options = None
-    if args.run_options is not None:
-        try:
-            run_options = json.loads(args.run_options.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            parser.error(f"--run-options {args.run_options}: {exc}")
-    return {
-        "compiled_dir": args.compiled_dir,
-        "run_dir": args.run_dir,
-        "max_workers": args.max_workers,
-        "connections_path": args.connections,
-        "run_options": run_options,
-    }
+    run_options = (
+        json.loads(args.run_options.read_text(encoding="utf-8")) if args.run_options else None
+    )
+    return run_compiled(
+        args.compiled_dir,
+        args.run_dir,
+        out=sys.stdout,
+        max_workers=args.max_workers,
+        connections_path=args.connections,
+        run_options=run_options,
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ class ExecutionContext:
     plan: Manifest | None = None
     """The loaded manifest, when the caller has it already (saves parsing it again)."""
     run_options: dict[str, Any] = field(default_factory=dict)
-    """Per-run inputs that are not part of the compiled pipeline (e.g. ``incremental``: each
-    step's last high-water mark). A remote adapter hands them to the worker as a file."""
+    """Run-wide options every adapter honours (JSON-serialisable): a remote adapter forwards
+    them to ``python -m osiris.worker --run-options FILE`` unchanged."""
     _connections: Any = field(default=None, repr=False)
 
     @property

@@ -76,17 +76,13 @@ def run_in_session(
     manifest_path: Path,
     *,
     registry: Registry | None = None,
+    full_refresh: bool = False,
+    state_path: Path | None = None,
     adapter: str = "local",
     max_workers: int | None = None,
     connections_path: Path | None = None,
-    full_refresh: bool = False,
-    state_path: Path | None = None,
 ) -> RunResult:
-    """Run a compiled manifest inside an open session; always writes status.json and closes it.
-
-    ``full_refresh`` makes incremental steps ignore their stored marks for this run;
-    ``state_path`` is the marks file (default ``.osiris/state.sqlite``).
-    """
+    """Run a compiled manifest inside an open session; always writes status.json and closes it."""
     from osiris.runner.context import ExecutionContext, default_max_workers
 
     steps: dict[str, dict[str, Any]] = {}
@@ -171,7 +167,11 @@ def run_in_session(
 def _read_state(
     session: Session, manifest: Any, full_refresh: bool, state_path: Path | None
 ) -> Any:
-    """The run's incremental plan (marks read, ``state_read`` events), or None without any."""
+    """The run's incremental plan (marks read, ``state_read`` events), or None without any.
+
+    ``full_refresh`` hands every incremental step no mark for this run; ``state_path`` is the
+    marks file (default ``.osiris/state.sqlite``).
+    """
     if not any(isinstance(s.config.get("incremental"), dict) for s in manifest.steps):
         return None
     from osiris.state.host import read_state
