@@ -84,3 +84,21 @@ def test_nulls_and_conflicting_options_are_refused(
                                     "incremental": {"cursor": "id"}})  # fmt: skip
     with pytest.raises(StepError, match="'note' cannot be a cursor: text"):
         read(tmp_path, connection, {"table": "ev", "incremental": {"cursor": "note"}})
+
+
+def test_rest_pages_stay_exact_while_rows_are_deleted_and_across_ties(tmp_path, sb_pg, sb_rest):
+    """Offset pages would skip a row when one before it is deleted mid-read; keyset pages do not.
+    Ties on the cursor (many rows per day) spill over page boundaries and are read once each."""
+    sb_pg.execute("CREATE TABLE t (id int PRIMARY KEY, day date NOT NULL)")
+    sb_pg.execute("INSERT INTO t SELECT i, date '2026-01-01' + i / 3 FROM generate_series(1, 11) i")
+    sb_rest.server.max_rows = 2  # the server caps every page at 2 rows
+    ctx, recorded = make_context(tmp_path, step_id="r", connection=sb_rest.connection(),
+                                 incremental={"cursor": "day", "last": None})  # fmt: skip
+    config = {"table": "t", "incremental": {"cursor": "day"}}
+    reader = SupabaseExtractor().run(step_id="r", config=config, inputs={}, ctx=ctx)["df"]
+    first = reader.read_next_batch()
+    assert first["id"].to_pylist() == [1, 2]
+    sb_pg.execute("DELETE FROM t WHERE id IN (1, 2)")  # rows already read leave the table
+    rest = [i for batch in reader for i in batch["id"].to_pylist()]
+    assert [1, 2, *rest] == list(range(1, 12))  # every row once, in (day, id) order
+    assert dict(recorded.events)["incremental_mark"]["value"] == "2026-01-04"

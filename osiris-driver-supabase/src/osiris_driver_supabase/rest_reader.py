@@ -94,7 +94,11 @@ def open_rest(
         filters, order = _incremental_rest(
             step_id, settings, schema_name, table, fields, incremental, filters, tiebreak
         )
-    limit = config.get("limit")
+    key = keys[0] if len(keys) == 1 and keys[0] in names else None
+    if incremental is not None and key is not None:
+        pages: Any = _KeysetPages(table, select, filters, incremental, key)
+    else:
+        pages = _OffsetPages(table, select, filters, order, config.get("limit"))
     ctx.log_event(
         "extract_start", transport="rest", table=f"{schema_name}.{table}", columns=len(schema)
     )
@@ -102,36 +106,116 @@ def open_rest(
     def batches() -> Iterator[pa.RecordBatch]:
         from postgrest.exceptions import APIError
 
+        total = 0
         with rest_client(settings, schema_name) as client:
-            start, page = 0, first_fetch(PAGE)
-            while limit is None or start < limit:
-                size = page if limit is None else min(page, limit - start)
-                query = _query(client.table(table).select(select), filters, order)
+            page = first_fetch(PAGE)
+            while True:
                 try:
-                    rows = query.range(start, start + size - 1).execute().data
+                    rows = pages.next(client, page)
                 except APIError as exc:
-                    if exc.code == "PGRST103":  # offset past the end: nothing more to read
-                        break
                     raise StepError(
                         step_id,
                         f"REST read of {schema_name}.{table} failed ({exc.code}: {exc.message}).",
                     ) from exc
-                # A short page is not the end: the server may cap pages below what was asked
-                # (PostgREST's max rows); only an empty page is.
                 if not rows:
                     break
                 batch = pa.RecordBatch.from_arrays(
                     [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
                     schema=schema,
                 )
-                start += len(rows)
+                total += len(rows)
                 del rows
                 page = next_fetch(batch, PAGE)
                 yield batch
-        ctx.log_metric("rows_read", start, "rows")
-        ctx.log_event("extract_complete", rows=start)
+        ctx.log_metric("rows_read", total, "rows")
+        ctx.log_event("extract_complete", rows=total)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+class _OffsetPages:
+    """Pages by offset in a stable order. A short page is not the end: the server may cap pages
+    below what was asked (PostgREST's max rows); only an empty page is."""
+
+    def __init__(
+        self, table: str, select: str, filters: dict, order: str, limit: int | None
+    ) -> None:
+        self.table, self.select, self.filters, self.order = table, select, filters, order
+        self.limit, self.start = limit, 0
+
+    def next(self, client: Any, size: int) -> list[dict[str, Any]]:
+        from postgrest.exceptions import APIError
+
+        if self.limit is not None:
+            size = min(size, self.limit - self.start)
+            if size <= 0:
+                return []
+        query = _query(client.table(self.table).select(self.select), self.filters, self.order)
+        try:
+            rows = query.range(self.start, self.start + size - 1).execute().data
+        except APIError as exc:
+            if exc.code == "PGRST103":  # offset past the end: nothing more to read
+                return []
+            raise
+        self.start += len(rows)
+        return rows
+
+
+class _KeysetPages:
+    """Incremental pages that stay exact while the table changes: each page starts past the
+    last (cursor, key) read, so a row deleted or updated meanwhile cannot shift another out of
+    reach, as it could between offset pages (and the mark would then pass it for good).
+
+    With a one-column primary key: first the rest of the rows at the last cursor value
+    (``cursor=eq.c&key=gt.k``), then rows past it (``cursor=gt.c``). A cursor that is the
+    primary key needs only the second.
+    """
+
+    def __init__(
+        self, table: str, select: str, filters: dict, incremental: Any, key: str | None
+    ) -> None:
+        self.table, self.select, self.filters = table, select, filters
+        self.cursor = incremental.column
+        self.key = None if key == self.cursor else key
+        self.after: str | None = None  # the last cursor value read, as PostgREST's text
+        self.tie_key: str | None = None
+
+    def next(self, client: Any, size: int) -> list[dict[str, Any]]:
+        if self.after is not None and self.key is not None:
+            ties = _with(self.filters, {self.cursor: f"eq.{self.after}",
+                                        self.key: f"gt.{self.tie_key}"})  # fmt: skip
+            rows = self._page(client, ties, f"{self.key}.asc", size)
+            if rows:
+                self.tie_key = _filter_text(rows[-1][self.key])
+                return rows
+        past = self.filters if self.after is None else _with(
+            self.filters, {self.cursor: f"gt.{self.after}"}
+        )  # fmt: skip
+        order = f"{self.cursor}.asc" + (f",{self.key}.asc" if self.key else "")
+        rows = self._page(client, past, order, size)
+        if rows:
+            self.after = _filter_text(rows[-1][self.cursor])
+            if self.key is not None:
+                self.tie_key = _filter_text(rows[-1][self.key])
+        return rows
+
+    def _page(self, client: Any, filters: dict, order: str, size: int) -> list[dict[str, Any]]:
+        query = _query(client.table(self.table).select(self.select), filters, order)
+        return query.limit(size).execute().data
+
+
+def _with(filters: dict[str, Any], extra: dict[str, str]) -> dict[str, Any]:
+    """``filters`` with more conditions (all must hold) on some columns."""
+    out = dict(filters)
+    for column, condition in extra.items():
+        existing = out.get(column)
+        out[column] = [*([existing] if isinstance(existing, str) else existing or []), condition]
+    return out
+
+
+def _filter_text(value: Any) -> str:
+    """A JSON value as PostgREST reads it back in a filter (numbers and exact text as sent)."""
+    return str(value)
 
 
 def _incremental_rest(
@@ -156,9 +240,7 @@ def _incremental_rest(
         raise incremental.null_error()
     bound = rest_filter(incremental)
     if bound is not None:
-        existing = filters.get(column)
-        extra = [existing] if isinstance(existing, str) else list(existing or [])
-        filters[column] = [*extra, bound]
+        filters = _with(filters, {column: bound})
     return filters, stable_order(f"{column}.asc", keys)
 
 
