@@ -112,6 +112,8 @@ def test_bind_refuses_a_changed_type_a_missing_column_and_a_bad_initial():
         match=r"stored mark of cursor 'c' is of type integer \(3\).*now of type timestamp",
     ):
         IncrementalRead("s", {"cursor": "c"}, stored).bind(pa.field("c", pa.timestamp("us")))
+    with pytest.raises(StepError, match="stored mark of cursor 'c' cannot be read"):
+        IncrementalRead("s", {"cursor": "c"}, {"last": {"type": "date", "value": "soon"}})
     with pytest.raises(StepError, match="'c' is not in the result"):
         IncrementalRead("s", {"cursor": "c"}, None).bind(None)
     with pytest.raises(StepError, match="has a time zone, but the cursor column is a timestamp"):

@@ -184,7 +184,14 @@ class IncrementalRead:
         self.column: str = spec["cursor"]
         self.spec = spec
         last = (handed or {}).get("last")
-        self.last = Mark.from_dict(last) if last else None
+        try:
+            self.last = Mark.from_dict(last) if last else None
+        except ValueError as exc:
+            raise StepError(
+                step_id,
+                f"the stored mark of cursor '{self.column}' cannot be read ({exc}).",
+                hint=f"Run `osiris state reset PIPELINE --step {step_id}` or use --full-refresh.",
+            ) from None
         self.kind: str | None = None
         self.lower: Any = None
         """The bound as a Python value (int, Decimal, date, datetime), or None: read everything."""
