@@ -114,7 +114,9 @@ def run_compiled(
             if (manifest_path.is_file())
             else {}
         )
-        executed = adapter.execute(adapter.prepare(raw, ctx), ctx)
+        prepared = adapter.prepare(raw, ctx)
+        executed = adapter.execute(prepared, ctx)
+        adapter.collect(prepared, ctx)  # masks text artifacts, as a local run does
         result.update(
             ok=executed.ok,
             exit_code=0 if executed.ok else 1,

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from osiris.cli.adapter_options import adapter_cli_options
 from osiris.errors import InvalidInputError, OsirisError
 
 
@@ -50,6 +51,7 @@ from osiris.errors import InvalidInputError, OsirisError
 )
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+@adapter_cli_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -65,6 +67,7 @@ def run(
     full_refresh: bool,
     verbose: bool,
     as_json: bool,
+    adapter_options: dict[str, Any],
 ) -> None:
     """Run TARGET: an OML pipeline file, a compiled DIR or DIR/manifest.yaml.
 
@@ -105,6 +108,7 @@ def run(
         max_workers=max_workers,
         connections_path=connections_path,
         full_refresh=full_refresh,
+        adapter_options=adapter_options,
     )
     _finish(result, as_json)
 
