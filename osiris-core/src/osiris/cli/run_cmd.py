@@ -44,6 +44,11 @@ from osiris.errors import InvalidInputError, OsirisError
     help="Connections file (default: $OSIRIS_HOME, then ./osiris_connections.yaml).",
 )
 @click.option("--adapter", default="local", show_default=True, help="Execution adapter.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Incremental steps ignore their stored marks for this run (then store the new ones).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 @adapter_cli_options
@@ -59,6 +64,7 @@ def run(
     logs_dir: Path | None,
     connections_path: Path | None,
     adapter: str,
+    full_refresh: bool,
     verbose: bool,
     as_json: bool,
     adapter_options: dict[str, Any],
@@ -101,6 +107,7 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
+        full_refresh=full_refresh,
         adapter_options=adapter_options,
     )
     _finish(result, as_json)
@@ -312,5 +319,9 @@ def summary_text(result: Any) -> str:
         lines.append(
             f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}".rstrip()
         )
+    if getattr(result, "state", None):
+        from osiris.state.host import state_line
+
+        lines += [state_line(step_id, mark) for step_id, mark in result.state.items()]
     lines.append(f"Session: {result.session_dir}")
     return "\n".join(lines)
