@@ -163,7 +163,7 @@ def test_slow_reply_is_a_timeout(server, kind):
     release = threading.Event()
     server.script(Turn(text="late", hold=release))
     try:
-        with pytest.raises(LLMTimeoutError, match="did not answer within 0.3 s"):
+        with pytest.raises(LLMTimeoutError, match=r"did not answer within 0\.3 s"):
             make(kind, server, timeout_s=0.3).chat(ChatRequest(messages=[Message("user", "hi")]))
     finally:
         release.set()
