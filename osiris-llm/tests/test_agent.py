@@ -11,6 +11,7 @@ import pytest
 from llm_support import PIPELINE, SECRET
 from osiris.errors import InvalidInputError
 from osiris.llm import LLMServerError
+from osiris.testing.session_checks import assert_lines_valid
 from osiris_llm.agent.factory import ChatSetup, open_chat
 from osiris_llm.agent.machine import AgentLoopError
 from osiris_llm.agent.store import ChatStore
@@ -97,6 +98,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
         json.loads(line)
         for line in (project / "logs" / agent.id / "events.jsonl").read_text().splitlines()
     ]
+    assert_lines_valid([project / "logs" / agent.id / "events.jsonl"])
     names = [e["event"] for e in events]
     assert names.count("chat_state") == len(states)
     assert names.count("llm_request") == names.count("llm_response") == 6
