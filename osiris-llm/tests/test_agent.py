@@ -66,7 +66,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     shown = result.proposal
     assert [s["id"] for s in shown["steps"]] == ["read_movies", "write_movies"]
     assert shown["connections"] == ["@memtest.default"]
-    assert "file output/movies.jsonl" in shown["steps"][1]["effect"]
+    assert "file pipelines/output/movies.jsonl" in shown["steps"][1]["effect"]
     assert (project / "pipelines/copy-movies.yaml").read_text() == PIPELINE
     assert not (project / "pipelines/output").exists(), "nothing runs before approval"
 
@@ -125,6 +125,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     assert any(p.name == "chat.sqlite" for p in files)
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
+        assert b"sk-test-000" not in path.read_bytes(), "the API key is no file's content"
 
 
 def test_tool_results_are_quoted_json_data(project, server):

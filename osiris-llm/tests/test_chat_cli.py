@@ -241,3 +241,50 @@ def test_a_killed_chat_resumes_in_its_last_state(here, server):
     history = server.requests[-1]["body"]["messages"]
     assert [m["role"] for m in history] == ["system", "user", "assistant", "tool", "user"]
     assert history[1]["content"] == "copy movies"
+
+
+def _spawn(here: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("osiris")), *args],
+        cwd=here,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_interactive_chat_streams_and_runs_after_yes(here, server):
+    server.script(
+        Turn(text="Checking your connections first.", tool_calls=[("list_connections", {})]),
+        Turn(text="Here it is.", tool_calls=PROPOSE.tool_calls),
+    )
+    proc = _spawn(here, "chat")
+    out, err = proc.communicate("copy the movies\ny\n", timeout=120)
+    assert proc.returncode == 0, err
+    assert "osiris> Checking your connections first.\n" in out
+    assert "Proposed pipeline: pipelines/copy-movies.yaml" in out
+    assert "Run succeeded: 3 rows written" in out
+    assert "Resume with: osiris chat --resume chat_" in out
+    assert all(r["body"].get("stream") is True for r in server.requests)
+    assert len((here / "pipelines/output/movies.jsonl").read_text().splitlines()) == 3
+
+
+def test_ctrl_c_leaves_the_chat_resumable(here, server):
+    hold = threading.Event()
+    server.script(Turn(text="slow", hold=hold))
+    proc = _spawn(here, "chat")
+    try:
+        proc.stdin.write("copy the movies\n")
+        proc.stdin.flush()
+        server.wait_for_requests(1)
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=60)
+    finally:
+        hold.set()
+    assert proc.returncode == 130
+    chat = ChatStore(here).latest()
+    assert f"Interrupted. Resume with: osiris chat --resume {chat.id}" in out
+    assert chat.state == "INTENT_CAPTURED"
+    events = (here / "logs" / chat.id / "events.jsonl").read_text()
+    assert '"chat_interrupted"' in events
