@@ -157,6 +157,11 @@ def test_llm_doctor(here, server, monkeypatch):
     monkeypatch.delenv("OSIRIS_LLM_BASE_URL")
     code, _, err = osiris("llm", "doctor")
     assert code == 2 and "OPENAI_API_KEY" in err
+    with (here / ".env").open("a") as env:  # the project's .env holds the key, as for connections
+        env.write(f"OPENAI_API_KEY=sk-from-dotenv\nOPENAI_BASE_URL={server.openai_url}\n")
+    server.script(Turn(text="ok"))
+    assert osiris("llm", "doctor")[0] == 0
+    assert "sk-from-dotenv" in server.requests[-1]["headers"]["authorization"]
 
 
 def test_settings_precedence(here, server, monkeypatch):

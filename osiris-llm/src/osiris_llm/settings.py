@@ -131,13 +131,19 @@ class ProviderChoice:
 
 
 def choose_provider(
-    settings: LLMSettings, registry: Any, environ: Mapping[str, str] | None = None
+    settings: LLMSettings,
+    registry: Any,
+    environ: Mapping[str, str] | None = None,
+    project_dir: Any = None,
 ) -> ProviderChoice:
-    """The configured provider with model, base URL and key resolved (exit 2 when unusable)."""
+    """The configured provider with model, base URL and key resolved (exit 2 when unusable).
+
+    Variables come from the environment, then from the project's ``.env`` (as for connections).
+    """
     from osiris.llm import ProviderConfig, missing_key_error
     from osiris.masking import process_masker
 
-    env = os.environ if environ is None else environ
+    env = {**_dotenv(project_dir), **(os.environ if environ is None else environ)}
     cls = registry.llm_provider(settings.provider)
     base_url = settings.base_url or (env.get(cls.base_url_env) if cls.base_url_env else None)
     variable = settings.api_key_env or cls.api_key_env
@@ -158,3 +164,12 @@ def choose_provider(
         model=model, api_key=key or None, base_url=base_url, timeout_s=float(settings.timeout_s)
     )
     return ProviderChoice(cls, config, variable if key else None)
+
+
+def _dotenv(project_dir: Any) -> dict[str, str]:
+    from pathlib import Path
+
+    from osiris.connections.variables import read_dotenv
+
+    path = Path(project_dir or ".") / ".env"
+    return read_dotenv(path) if path.is_file() else {}

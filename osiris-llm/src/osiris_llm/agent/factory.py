@@ -99,7 +99,7 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
 def _client(settings: LLMSettings, ws: ops.Workspace, setup: ChatSetup) -> Any:
     from osiris_llm.client import LLMClient
 
-    choice = choose_provider(settings, ws.registry(), setup.environ)
+    choice = choose_provider(settings, ws.registry(), setup.environ, ws.project_dir)
     return LLMClient(choice.build(), fallback_model=settings.fallback_model)
 
 
