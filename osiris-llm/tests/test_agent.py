@@ -187,7 +187,7 @@ def test_a_looping_model_is_stopped(project, server):
     setup = setup_for(project, server)
     agent = open_chat(setup)
     agent.options.max_tool_rounds = 4
-    with pytest.raises(AgentLoopError, match="4 tool calls in a row"):
+    with pytest.raises(AgentLoopError, match="called tools 4 times in a row"):
         agent.send("go")
     assert len(server.requests) == 4
 
@@ -256,3 +256,17 @@ def test_missing_key_and_unknown_provider_are_exit_2(project, server):
     setup.cli_settings = {"provider": "nope"}
     with pytest.raises(InvalidInputError, match="Installed: anthropic, openai"):
         open_chat(setup)
+
+
+def test_a_model_without_tools_is_switched_to_text(project, server):
+    reply = f"```yaml\n{PIPELINE}```"
+    server.script(
+        Turn(status=400, error="registry.ollama.ai/library/gemma:2b does not support tools"),
+        Turn(text=reply),
+    )
+    agent = open_chat(setup_for(project, server))
+    result = agent.send("copy movies")
+    assert result.state == "AWAITING_APPROVAL"
+    assert "tools" in server.requests[0]["body"] and "tools" not in server.requests[1]["body"]
+    again = open_chat(setup_for(project, server, session_id=agent.id))
+    assert again.options.tools is False, "the resumed chat stays in text mode"

@@ -80,3 +80,16 @@ def test_what_write_steps_do():
     shown = describe(PIPELINE, ["read_movies", "write_movies"], folder="pipelines")
     assert shown["steps"][0]["effect"] == "reads movies from @memtest.default (read-only)"
     assert shown["steps"][1]["effect"].endswith("file pipelines/output/movies.jsonl")
+
+
+def test_chat_docs_name_every_tool_and_setting():
+    from osiris_llm.agent.tools import TOOLS
+    from osiris_llm.settings import SCHEMA
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "user" / "chat.md").read_text()
+    for tool in TOOLS:
+        assert f"| `{tool.name}` |" in text, tool.name
+        for argument in tool.parameters.get("properties", {}):
+            assert f"`{argument}" in text, (tool.name, argument)
+    for key in SCHEMA["properties"]:
+        assert f"| `{key}` |" in text, key

@@ -80,7 +80,7 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
         max_regenerations=settings.max_regenerations,
         temperature=float(settings.temperature),
         max_tokens=settings.max_tokens,
-        tools=setup.tools,
+        tools=setup.tools and not record.context.get("text_only"),
         out=setup.out,
     )
     if setup.pro_mode:

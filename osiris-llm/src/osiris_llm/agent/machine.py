@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from osiris.errors import InvalidInputError, OsirisError
-from osiris.llm import ChatRequest, Message, Reply, TextCallback, ToolCall
+from osiris.llm import ChatRequest, LLMError, Message, Reply, TextCallback, ToolCall
 
 from osiris_llm import operations as ops
 from osiris_llm.agent import proposal as proposals
@@ -189,8 +189,8 @@ class ChatAgent:
                 return self._finish(result, stop)
         self.session.event("chat_loop_stopped", rounds=self.options.max_tool_rounds)
         raise AgentLoopError(
-            f"The model made {self.options.max_tool_rounds} tool calls in a row without proposing"
-            " a pipeline or asking a question; the chat stopped.",
+            f"The model called tools {self.options.max_tool_rounds} times in a row without"
+            " proposing a pipeline or asking a question; the chat stopped.",
             hint=f"Rephrase the request with `osiris chat -m TEXT --session {self.id}`, or raise"
             " llm.max_tool_rounds.",
         )
@@ -214,7 +214,18 @@ class ChatAgent:
             temperature=self.options.temperature,
             max_tokens=self.options.max_tokens,
         )
-        return self.client.chat(request, on_text=on_text)
+        try:
+            return self.client.chat(request, on_text=on_text)
+        except LLMError as exc:
+            if not (request.tools and _no_tool_support(exc)):
+                raise
+            reason = str(exc)[:300]
+        # a model without tool calling (common with small local models): go on in text mode
+        self.options.tools = False
+        self.record.context["text_only"] = True
+        self.store.update(self.id, context=self.record.context)
+        self.session.event("chat_text_only", reason=reason)
+        return self._call_model(on_text)
 
     def system_prompt(self) -> str:
         """The system prompt, pro-mode or built-in, filled from the installed registry."""
@@ -425,6 +436,12 @@ class ChatAgent:
             pipeline={"path": path, "valid": True, "errors": []},
             run={**summary, "error": run.get("error"), "steps": run.get("steps")},
         )
+
+
+def _no_tool_support(exc: LLMError) -> bool:
+    """A 400 saying the model cannot use tools (Ollama: 'does not support tools')."""
+    text = str(exc).lower()
+    return "http 400" in text and "tool" in text and ("support" in text or "not allowed" in text)
 
 
 class _RoundStream:
