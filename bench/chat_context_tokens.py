@@ -49,7 +49,6 @@ def counter():
 
 def main() -> None:
     import pymysql
-
     from osiris_llm.agent.factory import ChatSetup, open_chat
     from osiris_llm.testing import LLMTestServer, Turn
 
@@ -71,7 +70,9 @@ def main() -> None:
             server.script(
                 Turn(tool_calls=[("list_connections", {})]),
                 Turn(tool_calls=[("discover", {"connection": "@mysql.db_movies"})]),
-                Turn(tool_calls=[("sample", {"connection": "@mysql.db_movies", "table": "movies"})]),
+                Turn(
+                    tool_calls=[("sample", {"connection": "@mysql.db_movies", "table": "movies"})]
+                ),
                 Turn(tool_calls=[("get_component", {"name": "mysql.extractor"})]),
                 Turn(tool_calls=[("propose_pipeline", {"oml": OML, "summary": "Copy movies."})]),
             )
