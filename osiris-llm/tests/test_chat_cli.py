@@ -63,6 +63,11 @@ def test_message_json_then_approve(here, server):
     assert ran["run"]["session"].startswith("run_")
     assert len((here / "pipelines/output/movies.jsonl").read_text().splitlines()) == 3
 
+    code, out, _ = osiris("logs", "list", "--json")
+    logged = {s["session"]: s for s in json.loads(out)}
+    assert logged[chat_id]["status"] == "ok"
+    assert logged[chat_id]["pipeline"] == "pipelines/copy-movies.yaml"
+    assert logged[ran["run"]["session"]]["status"] == "ok"
     code, out, _ = osiris("chat", "sessions", "list", "--json")
     assert [s["session_id"] for s in json.loads(out)] == [chat_id]
     code, out, _ = osiris("chat", "sessions", "show", chat_id, "--json")
@@ -293,3 +298,12 @@ def test_ctrl_c_leaves_the_chat_resumable(here, server):
     assert chat.state == "INTENT_CAPTURED"
     events = (here / "logs" / chat.id / "events.jsonl").read_text()
     assert '"chat_interrupted"' in events
+
+
+def test_interactive_chat_survives_a_failed_turn(here, server):
+    server.script(Turn(status=401, error="bad key"), Turn(text="Hello again."))
+    proc = _spawn(here, "chat")
+    out, err = proc.communicate("first\nsecond\n", timeout=120)
+    assert proc.returncode == 0, err
+    assert "Error: The openai service" in out and "refused the API key" in out
+    assert "osiris> Hello again." in out

@@ -133,6 +133,21 @@ class ChatAgent:
         self.messages.append(masked)
         self.store.add_message(self.id, masked)
 
+    def close(self, error: str | None = None) -> None:
+        """Write the chat session's status.json (``osiris logs list`` shows it) and close."""
+        record = self.record
+        self.session.pipeline = record.pipeline_path
+        self.session.write_status(
+            ok=error is None and self.state != State.FAILED,
+            steps={},
+            error=error,
+            kind="chat",
+            state=record.state,
+            run_session=record.run_session,
+        )
+        self.session.close()
+        self.store.close()
+
     # -- a user message -----------------------------------------------------------------------------
     def send(self, text: str, *, on_text: TextCallback | None = None) -> TurnResult:
         """Handle one user message: model rounds until a proposal, a question or an answer."""

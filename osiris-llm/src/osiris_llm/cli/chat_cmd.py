@@ -91,6 +91,7 @@ def chat(ctx: click.Context, **options: Any) -> None:
         context=context,
     )
     agent = open_chat(setup)
+    error = None
     try:
         if options["approve"]:
             _one_approval(agent, options["as_json"])
@@ -99,12 +100,12 @@ def chat(ctx: click.Context, **options: Any) -> None:
         else:
             _interactive(agent)
     except OsirisError as exc:
-        agent.session.event("chat_error", error_type=type(exc).__name__, error=str(exc))
+        error = str(exc)
+        agent.session.event("chat_error", error_type=type(exc).__name__, error=error)
         agent.session.log_exception("chat failed", exc)
         raise _with_resume_hint(exc, agent.id) from exc
     finally:
-        agent.session.close()
-        agent.store.close()
+        agent.close(error)
 
 
 def _check_flags(options: dict[str, Any]) -> None:
@@ -226,6 +227,7 @@ def _interactive(agent: Any) -> None:
         " Describe what should move where; Ctrl-D to leave."
     )
     try:
+        _resumed_view(out, agent)
         while True:
             try:
                 text = out.input("[bold cyan]you>[/] ")
@@ -235,7 +237,12 @@ def _interactive(agent: Any) -> None:
             if not text.strip():
                 continue
             sys.stdout.write("osiris> ")
-            result = agent.send(text, on_text=_printer())
+            try:
+                result = agent.send(text, on_text=_printer())
+            except OsirisError as exc:  # the model failed this turn: say so, keep the chat open
+                agent.session.event("chat_error", error_type=type(exc).__name__, error=str(exc))
+                out.print(f"\n[red]Error:[/] {escape(agent.mask(str(exc)))}")
+                continue
             sys.stdout.write("\n")
             render.show_turn(out, result, streamed=True)
             if result.state == State.AWAITING_APPROVAL.value:
@@ -247,6 +254,23 @@ def _interactive(agent: Any) -> None:
         out.print(f"\nInterrupted. Resume with: osiris chat --resume {agent.id}")
         raise click.exceptions.Exit(130) from None
     out.print(f"Saved. Resume with: osiris chat --resume {agent.id}")
+
+
+def _resumed_view(out: Any, agent: Any) -> None:
+    """A resumed chat shows where it stopped; a proposal still awaiting approval is offered."""
+    from rich.markup import escape
+
+    from osiris_llm.agent.machine import State
+    from osiris_llm.cli import render
+
+    last = next((m for m in reversed(agent.messages) if m.role == "assistant" and m.content), None)
+    if last is None:
+        return
+    out.print(f"[dim]Resumed in state {agent.state.value}. Last reply:[/] {escape(last.content)}")
+    if agent.state == State.AWAITING_APPROVAL:
+        out.print(f"Awaiting approval: {escape(agent.record.pipeline_path or '')}")
+        if out.input("Run it now? \\[y/N] ").strip().lower() in ("y", "yes"):
+            render.show_run(out, agent.approve(on_event=None).run)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
