@@ -69,6 +69,8 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     assert "file pipelines/output/movies.jsonl" in shown["steps"][1]["effect"]
     assert (project / "pipelines/copy-movies.yaml").read_text() == PIPELINE
     assert not (project / "pipelines/output").exists(), "nothing runs before approval"
+    assert (project / ".osiris/chat" / agent.id / "manifest.yaml").is_file()
+    assert not (project / "compiled").exists()
 
     # the invalid proposal went back once with its errors (path, message, fix)
     regen = server.requests[5]["raw"]

@@ -77,7 +77,9 @@ def test_message_json_then_approve(here, server):
     assert shown["states"][-1] == {"from": "RUN", "to": "COMPLETE"}
     code, out, _ = osiris("chat", "sessions", "show", chat_id)
     assert "proposal 1: valid -> pipelines/copy-movies.yaml" in out
+    assert (here / ".osiris" / "chat" / chat_id).is_dir()
     assert osiris("chat", "sessions", "rm", chat_id)[0] == 0
+    assert not (here / ".osiris" / "chat" / chat_id).exists()
     code, _, err = osiris("chat", "sessions", "show", chat_id)
     assert code == 2 and "No chat session" in err
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -53,7 +53,6 @@ class TurnResult:
     run: dict[str, Any] | None = None
     proposal: dict[str, Any] | None = None
     question: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -375,7 +374,8 @@ class ChatAgent:
             return {"result": result, "pipeline": pipeline, "summary": summary}
         self.transition(State.COMPILE)
         saved = ops.save_oml(self.ws, target, oml)
-        compiled = ops.compile_pipeline(self.ws, saved["path"])
+        # compiled inside the chat's own state, never over a compiled/ the person made
+        compiled = ops.compile_pipeline(self.ws, saved["path"], out=f".osiris/chat/{self.id}")
         if not compiled["ok"]:
             pipeline = {**pipeline, "valid": False, "errors": compiled["errors"]}
             self.transition(State.VALIDATE_OML)

@@ -144,7 +144,11 @@ class ChatStore:
         return [self.get(r["id"]) for r in rows.fetchall()]
 
     def remove(self, chat_id: str) -> None:
+        """Forget a chat and its compiled proposal (its logs/ session stays)."""
+        import shutil
+
         self.get(chat_id)
+        shutil.rmtree(self.path.parent / "chat" / chat_id, ignore_errors=True)
         with self._tx() as db:
             for table in ("messages", "tool_calls", "states", "proposals"):
                 db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))

@@ -175,7 +175,6 @@ def _one_message(agent: Any, text: str, options: dict[str, Any]) -> None:
     if options["yes"] and result.state == State.AWAITING_APPROVAL.value:
         ran = agent.approve(on_event=None)
         result.run, result.state = ran.run, ran.state
-        result.notes.append(ran.reply)
     if as_json:
         click.echo(json.dumps(agent.mask(result.as_json()), indent=2, ensure_ascii=False))
     else:
