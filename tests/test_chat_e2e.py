@@ -169,3 +169,98 @@ def _tool_result(body: dict, kind: str, index: int) -> str:
         if b.get("type") == "tool_result"
     ]
     return blocks[index]["content"]
+
+
+SUPABASE_TABLES = {
+    "directors": "director_id",
+    "actors": "actor_id",
+    "movies": "movie_id",
+    "movie_actors": "movie_id, actor_id",
+    "reviews": "review_id",
+}
+
+
+def _to_supabase() -> str:
+    steps = []
+    for table, key in SUPABASE_TABLES.items():
+        slug = table.replace("_", "-")
+        steps.append(
+            f"  - id: extract-{slug}\n    component: mysql.extractor\n    mode: read\n"
+            f'    config: {{connection: "@mysql.db_movies", table: {table}}}\n'
+            f"  - id: write-{slug}\n    component: supabase.writer\n    mode: write\n"
+            f"    needs: [extract-{slug}]\n"
+            f'    config: {{connection: "@supabase.default", table: {table},'
+            f" write_mode: append, primary_key: [{key}], create_if_missing: true}}\n"
+        )
+    summary = """\
+  - id: director-summary
+    component: duckdb.processor
+    mode: transform
+    needs: [extract-movies, extract-directors]
+    config:
+      query: |
+        SELECT d.director_id, d.name, CAST(count(m.movie_id) AS BIGINT) AS movies
+        FROM df_extract_directors d LEFT JOIN df_extract_movies m USING (director_id)
+        GROUP BY d.director_id, d.name
+  - id: write-summary
+    component: supabase.writer
+    mode: write
+    needs: [director-summary]
+    config: {connection: "@supabase.default", table: director_summary, write_mode: replace,
+             primary_key: [director_id], create_if_missing: true}
+"""
+    return 'oml_version: "0.1.0"\nname: movies-to-supabase\nsteps:\n' + "".join(steps) + summary
+
+
+def test_the_issue_scenario_into_supabase(movies_project, mysql, postgres, monkeypatch):
+    """ "copy every table of @mysql.db_movies into Supabase, with a per-director summary"."""
+    project, source, _target = movies_project
+    schema, pg = postgres.schema("chat_sb")
+    # trust auth ignores the password, so the planted secret can sit inside the db_url
+    db_url = f"postgresql://postgres:{PLANTED}@127.0.0.1:5432/test"
+    with (project / "osiris_connections.yaml").open("a") as f:
+        f.write(
+            f"  supabase:\n    default:\n      db_url: ${{CHAT_SB_DB_URL}}\n      schema: {schema}\n"
+        )
+    with (project / ".env").open("a") as f:
+        f.write(f"CHAT_SB_DB_URL={db_url}\n")
+    with LLMTestServer() as server:
+        server.script(
+            Turn(tool_calls=[("list_connections", {})]),
+            Turn(tool_calls=[("discover", {"connection": "@mysql.db_movies"})]),
+            Turn(tool_calls=[("get_component", {"name": "supabase.writer"})]),
+            Turn(
+                text="Here is the pipeline.",
+                tool_calls=[("propose_pipeline", {"oml": _to_supabase(), "summary": "All."})],
+            ),
+        )
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-t")
+        message = "copy every table of @mysql.db_movies into Supabase, with a per-director summary"
+        code, out, err = osiris(
+            "chat", "-m", message, "--base-url", server.openai_url, "--yes", "--json"
+        )
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["state"] == "COMPLETE" and data["run"]["ok"] is True
+        listing = json.loads(_tool_result(server.requests[1]["body"], "openai", 0))
+        supabase = next(c for c in listing["connections"] if c["family"] == "supabase")
+        assert supabase["secret_fields"] == ["db_url"] and "db_url" not in supabase["fields"]
+        for request in server.requests:
+            assert PLANTED not in request["raw"]
+    total = 0
+    for table in SUPABASE_TABLES:
+        (count,) = pg.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+        assert [(count,)] == mysql.sql(source, f"SELECT count(*) FROM {table}"), table
+        total += count
+    summary = pg.execute(
+        f'SELECT director_id, name, movies FROM "{schema}".director_summary ORDER BY 1'
+    ).fetchall()
+    expected = mysql.sql(
+        source,
+        "SELECT d.director_id, d.name, count(m.movie_id) FROM directors d"
+        " LEFT JOIN movies m USING (director_id) GROUP BY d.director_id, d.name ORDER BY 1",
+    )
+    assert [tuple(r) for r in summary] == [tuple(r) for r in expected]
+    assert data["run"]["rows_written"] == total + len(expected)
+    for path in (p for p in project.rglob("*") if p.is_file() and p.name != ".env"):
+        assert PLANTED.encode() not in path.read_bytes(), path
