@@ -89,7 +89,12 @@ def test_discover_and_sample(ws, project):
         ops.sample(ws, "@memtest.default", "movies", limit=21)
     with pytest.raises(InvalidInputError, match="'nope' cannot be sampled"):
         ops.sample(ws, "@memtest.default", "nope")
+    with_rows = ops.discover(ws, "@memtest.default", tables=["directors"], samples=1)
+    assert with_rows["tables"][0]["samples"] == TABLES["directors"][:1]
     no_samples = ops.Workspace(project, samples=False)
+    with pytest.raises(InvalidInputError, match="--no-samples"):
+        ops.discover(no_samples, "@memtest.default", samples=2)
+    assert "samples" not in ops.discover(no_samples, "@memtest.default")["tables"][0]
     with pytest.raises(InvalidInputError, match="--no-samples"):
         ops.sample(no_samples, "@memtest.default", "movies")
 
