@@ -35,7 +35,7 @@ def mcp() -> None:
     "http",
     metavar="[HOST:]PORT",
     help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (HOST defaults to"
-    " 127.0.0.1).",
+    " 127.0.0.1; port 0 picks a free one, announced on stderr).",
 )
 @click.option("--no-samples", is_flag=True, help="Never return sample rows of data.")
 @click.option(
@@ -92,7 +92,6 @@ def serve(
                 " authentication; anyone who can connect can run pipelines.",
                 err=True,
             )
-        click.echo(f"Osiris MCP server at {http_url(host, port)}", err=True)
         serve_http(ws, host=host, port=port, read_only=read_only)
 
 
@@ -164,9 +163,10 @@ def parse_http(value: str) -> tuple[str, int]:
         port = int(port_text)
     except ValueError:
         port = -1
-    if not 0 < port < 65536:
+    if not 0 <= port < 65536:
         raise click.BadParameter(
-            f"'{value}' is not [HOST:]PORT with a port from 1 to 65535.", param_hint="--http"
+            f"'{value}' is not [HOST:]PORT with a port from 0 (any free port) to 65535.",
+            param_hint="--http",
         )
     return host, port
 

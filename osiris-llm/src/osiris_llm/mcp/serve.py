@@ -27,17 +27,47 @@ def serve_stdio(ws: ops.Workspace, *, read_only: bool) -> None:
 
 
 def serve_http(ws: ops.Workspace, *, host: str, port: int, read_only: bool) -> None:
-    """Serve streamable HTTP at ``http://host:port/mcp`` until interrupted (Ctrl-C, SIGTERM)."""
+    """Serve streamable HTTP at ``http://host:port/mcp`` until interrupted (Ctrl-C, SIGTERM).
+
+    The socket is bound before the address is announced on stderr, so whoever reads that line
+    (a person, a script, a test) can connect at once; port 0 picks a free port.
+    """
+    import signal
+    import socket
+
+    import click
     import uvicorn
 
     from osiris_llm.mcp.calllog import CallLog
-    from osiris_llm.mcp.cli import HTTP_PATH
+    from osiris_llm.mcp.cli import HTTP_PATH, http_url
     from osiris_llm.mcp.server import build_server
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from osiris.errors import InvalidInputError
+
+        raise InvalidInputError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.listen(128)
     log = CallLog(ws.logs_dir, transport="http", read_only=read_only, project=str(ws.project_dir))
     server = build_server(ws, read_only=read_only, log=log)
     app = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
+    click.echo(f"Osiris MCP server listening at {http_url(host, sock.getsockname()[1])}", err=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end cleanly
+    # with exit 0 instead of dying by it, so the session is closed (mcp_stop, status.json).
+    previous = {sig: signal.signal(sig, _exit_cleanly) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         log.close()
+        sock.close()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
