@@ -179,3 +179,13 @@ def test_text_view_of_other_result_shapes(tmp_path, monkeypatch):
     assert "    1   " + "x" * 39 + "…" in lines
     assert "table broken.csv, format csv" in lines
     assert "  error: bad quoting" in lines
+
+
+def test_samples_default_comes_from_the_discovery_setting(discover_env, tmp_path, monkeypatch):
+    family, registry = discover_env
+    (tmp_path / "osiris.yaml").write_text("discovery:\n  samples: 3\n", encoding="utf-8")
+    assert invoke(registry, "discover", "@memdb.main", "--json").exit_code == 0
+    monkeypatch.setenv("OSIRIS_DISCOVERY_SAMPLES", "0")
+    assert invoke(registry, "discover", "@memdb.main", "--json", "--refresh").exit_code == 0
+    assert invoke(registry, "discover", "@memdb.main", "--samples", "1", "--refresh").exit_code == 0
+    assert [call["samples"] for call in family.discover_calls] == [3, 0, 1]

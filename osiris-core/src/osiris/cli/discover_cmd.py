@@ -19,10 +19,9 @@ MAX_CELL = 40
 @click.option("--tables", default=None, help="Comma-separated tables to describe (default: all).")
 @click.option(
     "--samples",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Sample rows per table.",
+    type=click.IntRange(min=0, max=100),
+    default=None,
+    help="Sample rows per table (default: discovery.samples in osiris.yaml, 5).",
 )
 @click.option("--refresh", is_flag=True, help="Ignore the discovery cache and discover again.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -32,7 +31,7 @@ def discover(
     ctx: click.Context,
     ref: str,
     tables: str | None,
-    samples: int,
+    samples: int | None,
     refresh: bool,
     as_json: bool,
     connections_file: str | None,
@@ -41,7 +40,9 @@ def discover(
     from osiris import discovery
     from osiris.connections import load_connections
     from osiris.masking import process_masker
+    from osiris.settings import load_settings
 
+    samples = load_settings(cli={"discovery": {"samples": samples}}).get("discovery", "samples")
     registry = registry_from(ctx)
     resolved = load_connections(connections_file).resolve(ref, registry)
     wanted = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
