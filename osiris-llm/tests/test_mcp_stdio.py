@@ -9,6 +9,8 @@ import anyio
 import pytest
 from llm_support import PIPELINE, SECRET, TABLES
 from mcp_client import error_text, payload, stdio_session
+from osiris.registry import build_registry
+from osiris_llm.prompts import authoring_guidance
 
 ALL_TOOLS = {
     "connections_list",
@@ -104,6 +106,12 @@ def test_the_whole_loop_over_stdio(project):
             read = await client.read_resource(f"osiris://runs/{ran['session']}")
             assert json.loads(read.contents[0].text)["rows_written"] == 3
 
+            prompt = await client.get_prompt("author_pipeline", {"goal": "copy movies to JSON"})
+            (message,) = prompt.messages
+            guidance = authoring_guidance(build_registry())
+            assert message.content.text.startswith(guidance)
+            assert "memtest.extractor" in guidance and "copy movies to JSON" in message.content.text
+
     anyio.run(main)
     assert progress and progress[-1][0] == progress[-1][1] == 2
     assert any("write_movies done, 3 rows" in (m or "") for _, _, m in progress)
@@ -116,6 +124,11 @@ def test_the_whole_loop_over_stdio(project):
         "components_list",
     ]
     assert all(isinstance(c["duration_ms"], int) for c in calls)
+    from osiris.testing.session_checks import line_problems
+
+    (session,) = [p for p in (project / "logs").iterdir() if p.name.startswith("mcp_")]
+    assert line_problems(session / "events.jsonl") == []
+    assert json.loads((session / "status.json").read_text())["calls"] == len(calls)
 
 
 def test_read_only_mode_has_no_writing_tools(project):
@@ -212,6 +225,8 @@ def test_a_crashing_run_does_not_take_the_server_down_and_no_secret_leaks(projec
             texts.append(
                 (await client.call_tool("run_show", {"session": ran["session"]})).content[0].text
             )
+            prompt = await client.get_prompt("author_pipeline", {})
+            texts.append(prompt.messages[0].content.text)
             for resource in (await client.list_resources()).resources:
                 read = await client.read_resource(resource.uri)
                 texts.extend(c.text for c in read.contents)

@@ -38,6 +38,13 @@ INSTRUCTIONS = (
     " connections as '@family.alias'. The author_pipeline prompt has the full guidance."
 )
 
+MCP_TOOL_NAMES = (
+    "\n\nHere the tools are named: connections_list, discover (samples: N for example rows),"
+    " components_list, component_get, oml_schema, oml_validate, oml_save, compile, run and"
+    " run_show. Validate before saving; run only when the person asked for it."
+)
+"""Appended to the shared guidance, which names the chat agent's tools."""
+
 
 def build_server(ws: ops.Workspace, *, read_only: bool, log: CallLog) -> Server:
     """A low-level SDK server whose handlers call the shared operations."""
@@ -251,7 +258,7 @@ def _first_error(value: dict[str, Any]) -> str | None:
 def _guidance(ws: ops.Workspace, goal: Any) -> str:
     from osiris_llm.prompts import authoring_guidance
 
-    text = authoring_guidance(ws.registry())
+    text = authoring_guidance(ws.registry()) + MCP_TOOL_NAMES
     if isinstance(goal, str) and goal.strip():
         text += f"\n\n## The pipeline to build\n\n{goal.strip()}\n"
     return text
