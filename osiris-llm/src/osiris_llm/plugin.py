@@ -19,6 +19,13 @@ def register_llm_providers() -> list[type]:
 
 
 @hookimpl
+def register_settings() -> list:
+    from osiris_llm.settings import settings_section
+
+    return [settings_section()]
+
+
+@hookimpl
 def register_commands(cli: Any) -> None:
     register_chat_commands(cli)
     register_mcp_commands(cli)

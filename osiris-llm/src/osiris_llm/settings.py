@@ -107,12 +107,13 @@ def load_llm_settings(
     *,
     path: Any = None,
     environ: Mapping[str, str] | None = None,
+    cwd: Any = None,
 ) -> LLMSettings:
     """Resolve the section: CLI > OSIRIS_LLM_* > osiris.yaml > defaults."""
     from osiris.settings import load_settings
 
     given = {k: v for k, v in (cli or {}).items() if v is not None}
-    settings = load_settings(cli={SECTION: given}, path=path, environ=environ)
+    settings = load_settings(cli={SECTION: given}, path=path, environ=environ, cwd=cwd)
     values = settings.section(SECTION)
     return LLMSettings.from_mapping(values, {key: settings.source(SECTION, key) for key in values})
 

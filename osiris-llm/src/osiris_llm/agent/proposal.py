@@ -1,0 +1,109 @@
+"""A proposed pipeline: the OML out of a text reply, its file name, and what it will do.
+
+``describe`` is what the person reads before approving: the steps in order, the connections
+used, and for every write step what it does to its target, in words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_FENCE = re.compile(r"```(?:ya?ml|oml)[^\n]*\n(?P<body>.*?)```", re.DOTALL | re.IGNORECASE)
+_NAME = re.compile(r"[^a-z0-9_-]+")
+WRITE_MODES = {
+    "append": "adds the rows to",
+    "replace": "replaces the whole contents of",
+    "upsert": "inserts or updates rows (by key) in",
+    "overwrite": "overwrites",
+}
+
+
+def yaml_block(text: str) -> tuple[str | None, str]:
+    """The first fenced ```yaml block holding an OML document, and the text around it."""
+    for match in _FENCE.finditer(text or ""):
+        body = match["body"]
+        if "oml_version" in body or "steps:" in body:
+            rest = (text[: match.start()] + text[match.end() :]).strip()
+            return body.strip() + "\n", rest
+    return None, text or ""
+
+
+def pipeline_name(oml: str) -> str:
+    """A file-safe name from the OML's ``name`` (``pipeline`` when it has none)."""
+    data = _load(oml)
+    raw = str(data.get("name") or "pipeline") if isinstance(data, dict) else "pipeline"
+    name = _NAME.sub("-", raw.strip().lower()).strip("-._")
+    return name[:80] or "pipeline"
+
+
+def describe(oml: str, order: list[str] | None = None) -> dict[str, Any]:
+    """Steps (in run order when given), connections used, and each write step's effect."""
+    data = _load(oml)
+    steps_raw = data.get("steps") if isinstance(data, dict) else None
+    steps_raw = [s for s in steps_raw or [] if isinstance(s, dict)]
+    by_id = {str(s.get("id") or s.get("name")): s for s in steps_raw}
+    ids = [i for i in (order or []) if i in by_id] or list(by_id)
+    steps = []
+    connections: list[str] = []
+    for step_id in ids:
+        step = by_id[step_id]
+        config = step.get("config") if isinstance(step.get("config"), dict) else {}
+        connection = config.get("connection")
+        if isinstance(connection, str) and connection not in connections:
+            connections.append(connection)
+        item = {
+            "id": step_id,
+            "component": step.get("component"),
+            "mode": step.get("mode"),
+            "needs": list(step.get("needs") or []),
+            "connection": connection,
+        }
+        if step.get("mode") == "write":
+            item["effect"] = write_effect(config)
+        elif step.get("mode") == "read":
+            item["effect"] = read_effect(config)
+        steps.append(item)
+    return {
+        "name": data.get("name") if isinstance(data, dict) else None,
+        "steps": steps,
+        "connections": connections,
+    }
+
+
+def write_effect(config: dict[str, Any]) -> str:
+    """One sentence: what a write step will do to its target."""
+    mode = str(config.get("write_mode") or config.get("mode") or "append")
+    verb = WRITE_MODES.get(mode, f"writes ({mode}) to")
+    where = config.get("connection")
+    if config.get("table"):
+        schema = f"{config['schema']}." if config.get("schema") else ""
+        target = f"table {schema}{config['table']}" + (f" on {where}" if where else "")
+    elif config.get("path"):
+        target = f"file {config['path']}" + (f" on {where}" if where else "")
+        if "write_mode" not in config and "mode" not in config:
+            verb = "writes (creating or replacing)"
+    else:
+        target = where or "its target"
+    sentence = f"{verb} {target}"
+    key = config.get("primary_key") or config.get("upsert_keys")
+    if mode == "upsert" and key:
+        sentence += f" keyed by {', '.join(key) if isinstance(key, list) else key}"
+    if config.get("create_if_missing") or config.get("create_table"):
+        sentence += "; creates the table if it does not exist"
+    return sentence
+
+
+def read_effect(config: dict[str, Any]) -> str:
+    where = config.get("connection")
+    source = config.get("table") or config.get("path") or ("a query" if config.get("query") else "")
+    return f"reads {source}" + (f" from {where}" if where else "") + " (read-only)"
+
+
+def _load(oml: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(oml) or {}
+    except yaml.YAMLError:
+        return {}

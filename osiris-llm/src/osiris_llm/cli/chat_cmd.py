@@ -1,0 +1,364 @@
+"""``osiris chat``: describe a data movement, get a validated pipeline, approve it, run it.
+
+Modes: interactive (no -m), one message per call (``-m TEXT [--session ID] [--yes] [--json]``),
+``--approve --session ID``, ``--sql QUERY --connection @family.alias``, ``--resume [ID]``, and
+``osiris chat sessions list|show|rm``. Exit codes: 0 done, 1 a failed model call or run,
+2 invalid input (unknown provider, missing key, bad flags).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from osiris.errors import InvalidInputError, OsirisError
+
+SQL_MESSAGE = "Build a pipeline around the given query."
+
+
+@click.group(
+    "chat", invoke_without_command=True, short_help="Describe a data movement; get a pipeline."
+)
+@click.option("-m", "--message", help="Send one message and exit (continue with --session).")
+@click.option("--session", "session_id", metavar="ID", help="Continue this chat session.")
+@click.option(
+    "--resume",
+    is_flag=False,
+    flag_value="latest",
+    default=None,
+    metavar="[ID]",
+    help="Resume a chat (the latest when no ID is given).",
+)
+@click.option("--yes", is_flag=True, help="With -m: approve and run a valid proposal at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option(
+    "--approve", is_flag=True, help="Run the pipeline awaiting approval (with --session)."
+)
+@click.option("--sql", help="Build the pipeline around this read-only SELECT.")
+@click.option("--connection", metavar="@FAMILY.ALIAS", help="Connection the --sql query runs on.")
+@click.option("--provider", help="LLM provider (osiris llm providers).")
+@click.option("--model", help="Model name.")
+@click.option("--base-url", help="Server URL, e.g. http://localhost:11434/v1 for Ollama.")
+@click.option("--no-samples", is_flag=True, help="Never show sample rows to the model.")
+@click.option("--text-only", is_flag=True, help="The model cannot call tools: read its ```yaml.")
+@click.option("--pro-mode", is_flag=True, help="Use the prompts in --prompts-dir.")
+@click.option(
+    "--prompts-dir",
+    type=click.Path(path_type=Path),
+    help="Prompts exported by `osiris dump-prompts --export` (default ./prompts).",
+)
+@click.option("--out", help="Where to write the pipeline (default pipelines/<name>.yaml).")
+@click.option(
+    "--connections",
+    "connections_path",
+    type=click.Path(path_type=Path),
+    help="Connections file (default: $OSIRIS_HOME, then ./osiris_connections.yaml).",
+)
+@click.option(
+    "--logs-dir", type=click.Path(path_type=Path), help="Where sessions go (default ./logs)."
+)
+@click.pass_context
+def chat(ctx: click.Context, **options: Any) -> None:
+    """Talk to the model about your data; it proposes a pipeline that runs once you approve."""
+    if ctx.invoked_subcommand:
+        return
+    _check_flags(options)
+    from osiris_llm.agent.factory import ChatSetup, open_chat
+
+    session_id = options["session_id"] or _resumed(options["resume"])
+    context = (
+        {"sql": options["sql"], "connection": options["connection"]} if options["sql"] else None
+    )
+    setup = ChatSetup(
+        project_dir=Path.cwd(),
+        session_id=session_id,
+        cli_settings={
+            "provider": options["provider"],
+            "model": options["model"],
+            "base_url": options["base_url"],
+        },
+        connections_path=options["connections_path"],
+        logs_dir=options["logs_dir"],
+        no_samples=options["no_samples"],
+        pro_mode=options["pro_mode"] or options["prompts_dir"] is not None,
+        prompts_dir=options["prompts_dir"],
+        out=options["out"],
+        tools=not options["text_only"],
+        need_model=not options["approve"],
+        context=context,
+    )
+    agent = open_chat(setup)
+    try:
+        if options["approve"]:
+            _one_approval(agent, options["as_json"])
+        elif options["message"] or options["sql"]:
+            _one_message(agent, options["message"] or SQL_MESSAGE, options)
+        else:
+            _interactive(agent)
+    except OsirisError as exc:
+        agent.session.event("chat_error", error_type=type(exc).__name__, error=str(exc))
+        agent.session.log_exception("chat failed", exc)
+        raise _with_resume_hint(exc, agent.id) from exc
+    finally:
+        agent.session.close()
+        agent.store.close()
+
+
+def _check_flags(options: dict[str, Any]) -> None:
+    if options["approve"] and not (options["session_id"] or options["resume"]):
+        raise InvalidInputError("--approve needs --session ID (the chat whose pipeline to run).")
+    if options["approve"] and (options["message"] or options["sql"]):
+        raise InvalidInputError("--approve runs the proposal as it is; drop -m/--sql.")
+    if options["yes"] and not (options["message"] or options["sql"]):
+        raise InvalidInputError("--yes applies to -m TEXT (approve and run in the same call).")
+    if options["as_json"] and not (options["message"] or options["sql"] or options["approve"]):
+        raise InvalidInputError("--json applies to -m TEXT and --approve.")
+    if bool(options["sql"]) != bool(options["connection"]):
+        raise InvalidInputError("--sql and --connection go together: the query and where it runs.")
+    if options["sql"]:
+        from osiris.connections import parse_reference
+        from osiris.sqlguard import read_only_problem
+
+        family, _alias = parse_reference(options["connection"])
+        dialect = {"mysql": "mysql", "supabase": "postgres", "postgres": "postgres"}.get(family)
+        problem = read_only_problem(options["sql"], dialect=dialect)
+        if problem:
+            raise InvalidInputError(f"--sql: {problem}", hint="Give one read-only SELECT.")
+
+
+def _resumed(resume: str | None) -> str | None:
+    if resume is None:
+        return None
+    if resume != "latest":
+        return resume
+    from osiris.masking import process_masker
+
+    from osiris_llm.agent.store import ChatStore
+
+    store = ChatStore(Path.cwd(), mask=process_masker.mask)
+    try:
+        latest = store.latest()
+    finally:
+        store.close()
+    if latest is None:
+        raise InvalidInputError(
+            "There is no chat to resume here.", hint="Start one with osiris chat."
+        )
+    return latest.id
+
+
+def _with_resume_hint(exc: OsirisError, chat_id: str) -> OsirisError:
+    if "--session" in str(exc) or isinstance(exc, InvalidInputError):
+        return exc
+    message = f"{exc.message.rstrip('.')}. The chat is saved: continue with"
+    message += f" `osiris chat --resume {chat_id}`."
+    try:
+        return type(exc)(message, hint=exc.hint)
+    except TypeError:  # an error class with another signature keeps its own text
+        return exc
+
+
+def _one_message(agent: Any, text: str, options: dict[str, Any]) -> None:
+    from osiris_llm.agent.machine import State
+    from osiris_llm.cli import render
+
+    as_json = options["as_json"]
+    out = render.console()
+    stream = sys.stdout.isatty() and not as_json
+    result = agent.send(text, on_text=_printer() if stream else None)
+    if stream:
+        sys.stdout.write("\n")
+    if options["yes"] and result.state == State.AWAITING_APPROVAL.value:
+        ran = agent.approve(on_event=None)
+        result.run, result.state = ran.run, ran.state
+        result.notes.append(ran.reply)
+    if as_json:
+        click.echo(json.dumps(agent.mask(result.as_json()), indent=2, ensure_ascii=False))
+    else:
+        render.show_turn(out, result, streamed=stream)
+        _next_step(out, agent, result)
+    if result.run is not None and not result.run["ok"]:
+        raise OsirisError(f"The run failed: {result.run.get('error')}")
+
+
+def _one_approval(agent: Any, as_json: bool) -> None:
+    from osiris_llm.cli import render
+
+    result = agent.approve(on_event=None)
+    if as_json:
+        click.echo(json.dumps(agent.mask(result.as_json()), indent=2, ensure_ascii=False))
+    else:
+        render.show_run(render.console(), result.run)
+    if not result.run["ok"]:
+        raise OsirisError(f"The run failed: {result.run.get('error')}")
+
+
+def _next_step(out: Any, agent: Any, result: Any) -> None:
+    from osiris_llm.agent.machine import State
+
+    if result.state == State.AWAITING_APPROVAL.value:
+        out.print(f"Approve and run: osiris chat --approve --session {agent.id}")
+    elif result.run is None:
+        out.print(f"Reply with: osiris chat -m TEXT --session {agent.id}", style="dim")
+
+
+def _printer() -> Any:
+    def write(delta: str) -> None:
+        sys.stdout.write(delta)
+        sys.stdout.flush()
+
+    return write
+
+
+def _interactive(agent: Any) -> None:
+    """A terminal conversation; Ctrl-C or Ctrl-D leave it resumable."""
+    from rich.markup import escape
+
+    from osiris_llm.agent.machine import State
+    from osiris_llm.cli import render
+
+    out = render.console()
+    out.print(
+        f"Chat {agent.id} · {escape(agent.client.provider.name)} {escape(agent.client.model)}."
+        " Describe what should move where; Ctrl-D to leave."
+    )
+    try:
+        while True:
+            try:
+                text = out.input("[bold cyan]you>[/] ")
+            except EOFError:
+                break
+            if not text.strip():
+                continue
+            sys.stdout.write("osiris> ")
+            result = agent.send(text, on_text=_printer())
+            sys.stdout.write("\n")
+            render.show_turn(out, result, streamed=True)
+            if result.state == State.AWAITING_APPROVAL.value:
+                answer = out.input("Run it now? [y/N] ").strip().lower()
+                if answer in ("y", "yes"):
+                    render.show_run(out, agent.approve(on_event=None).run)
+    except KeyboardInterrupt:
+        agent.session.event("chat_interrupted", state=agent.state.value)
+        out.print(f"\nInterrupted. Resume with: osiris chat --resume {agent.id}")
+        raise click.exceptions.Exit(130) from None
+    out.print(f"Saved. Resume with: osiris chat --resume {agent.id}")
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+@chat.group("sessions")
+def sessions() -> None:
+    """Chat sessions stored in .osiris/chat.sqlite."""
+
+
+def _store() -> Any:
+    from osiris.masking import process_masker
+
+    from osiris_llm.agent.store import ChatStore
+
+    return ChatStore(Path.cwd(), mask=process_masker.mask)
+
+
+@sessions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def sessions_list(as_json: bool) -> None:
+    """Every chat of this project, newest first."""
+    store = _store()
+    try:
+        records = store.list()
+    finally:
+        store.close()
+    items = [
+        {
+            "session_id": r.id,
+            "state": r.state,
+            "title": r.title,
+            "provider": r.provider,
+            "model": r.model,
+            "pipeline": r.pipeline_path,
+            "updated_at": r.updated_at,
+        }
+        for r in records
+    ]
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("No chat sessions yet: start one with osiris chat.")
+        return
+    from osiris.cli.components_cmd import table
+
+    rows = [
+        (i["session_id"], i["state"], i["pipeline"] or "", (i["title"] or "")[:50]) for i in items
+    ]
+    click.echo(table(("SESSION", "STATE", "PIPELINE", "FIRST MESSAGE"), rows))
+
+
+@sessions.command("show")
+@click.argument("session_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def sessions_show(session_id: str, as_json: bool) -> None:
+    """One chat: state, messages, tool calls, proposals and the run."""
+    store = _store()
+    try:
+        record = store.get(session_id)
+        data = {
+            "session_id": record.id,
+            "state": record.state,
+            "provider": record.provider,
+            "model": record.model,
+            "pipeline": record.pipeline_path,
+            "approved_at": record.approved_at,
+            "run": (
+                {
+                    "session": record.run_session,
+                    "ok": record.run_ok,
+                    "rows_written": record.rows_written,
+                }
+                if record.run_session
+                else None
+            ),
+            "states": [{"from": a, "to": b} for a, b in store.states(record.id)],
+            "messages": [m.to_json() for m in store.messages(record.id)],
+            "tool_calls": store.tool_calls(record.id),
+            "proposals": store.proposals(record.id),
+        }
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Chat {data['session_id']} · {data['state']} · {data['provider']} {data['model']}")
+    if data["pipeline"]:
+        click.echo(f"Pipeline: {data['pipeline']}")
+    for message in data["messages"]:
+        if message["role"] == "tool":
+            continue
+        calls = ", ".join(c["name"] for c in message["tool_calls"])
+        text = message["content"].strip().replace("\n", " ")
+        click.echo(
+            f"  {message['role']:>9}: {text[:160]}" + (f" [tools: {calls}]" if calls else "")
+        )
+    for proposal in data["proposals"]:
+        verdict = "valid" if proposal["valid"] else f"invalid ({len(proposal['errors'])} errors)"
+        click.echo(f"  proposal {proposal['seq']}: {verdict} -> {proposal['path']}")
+    if data["run"]:
+        run = data["run"]
+        click.echo(
+            f"Run {run['session']}: {'ok' if run['ok'] else 'failed'}, {run['rows_written']} rows written"
+        )
+
+
+@sessions.command("rm")
+@click.argument("session_id")
+def sessions_rm(session_id: str) -> None:
+    """Forget a chat (its logs/ session stays, like every other session)."""
+    store = _store()
+    try:
+        store.remove(session_id)
+    finally:
+        store.close()
+    click.echo(f"Removed chat {session_id}.")
