@@ -57,7 +57,7 @@ def test_the_loop_over_streamable_http(project, http_server):
 
     async def main():
         async with http_session(http_server.url) as client:
-            assert len((await client.list_tools()).tools) == 12
+            assert len((await client.list_tools()).tools) == 13
             prompts = (await client.list_prompts()).prompts
             assert [p.name for p in prompts] == ["author_pipeline"]
             saved = payload(await client.call_tool("oml_save", {"path": "p.yaml", "oml": PIPELINE}))

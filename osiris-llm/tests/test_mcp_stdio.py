@@ -25,6 +25,7 @@ ALL_TOOLS = {
     "run",
     "runs_list",
     "run_show",
+    "aiop_get",
 }
 
 
@@ -94,6 +95,12 @@ def test_the_whole_loop_over_stdio(project):
             assert [r["session"] for r in runs] == [ran["session"]]
             shown = payload(await client.call_tool("run_show", {"session": ran["session"]}))
             assert shown["steps"]["write_movies"]["rows"] == 3 and shown["ok"] is True
+            aiop = payload(await client.call_tool("aiop_get", {"session": ran["session"]}))
+            assert {"evidence", "semantic", "narrative", "metadata"} <= set(aiop)
+            assert aiop["evidence"]["run"]["session"] == ran["session"]
+            assert aiop["evidence"]["totals"]["rows_written"] == 3
+            card = payload(await client.call_tool("aiop_get", {"session": "last", "format": "md"}))
+            assert "copy-movies" in card["runcard"]
 
             uris = {str(r.uri) for r in (await client.list_resources()).resources}
             assert {

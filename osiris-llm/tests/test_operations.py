@@ -146,6 +146,12 @@ def test_validate_save_compile_run_show(ws, project):
     assert ops.show_run(ws, "last")["session"] == from_manifest["session"]
     with pytest.raises(InvalidInputError, match="'session'"):
         ops.show_run(ws, "../../etc")
+    aiop = ops.get_aiop(ws, result["session"])
+    assert aiop["metadata"]["session"]["id"] == result["session"]
+    assert aiop["evidence"]["totals"]["rows_written"] == 3
+    assert "copy-movies" in ops.get_aiop(ws, "last", format="md")["runcard"]
+    with pytest.raises(InvalidInputError, match="'format'"):
+        ops.get_aiop(ws, "last", format="pdf")
 
 
 def test_a_crashing_driver_is_a_failed_result_with_the_secret_masked(ws, project):
@@ -155,6 +161,7 @@ def test_a_crashing_driver_is_a_failed_result_with_the_secret_masked(ws, project
     assert result["ok"] is False and result["exit_code"] == 1
     assert result["steps"]["read_movies"]["status"] == "failed"
     assert "driver exploded" in result["error"] and SECRET not in json.dumps(result)
+    assert SECRET not in json.dumps(ops.get_aiop(ws, result["session"]))
     session_dir = project / result["session_dir"]
     for path in session_dir.rglob("*"):
         if path.is_file():

@@ -321,6 +321,31 @@ TOOLS: tuple[ToolSpec, ...] = (
 )
 
 
+AIOP_TOOL = ToolSpec(
+    "aiop_get",
+    "Get a run's AI Operation Package",
+    "Get the AI Operation Package (AIOP) of a run: evidence (events, metrics, errors with ids),"
+    " semantic (the pipeline's DAG and components), narrative and metadata, built like `osiris"
+    " logs aiop`; format md gives the short Markdown run card instead. Use it to explain a run"
+    " or diagnose a failure.",
+    _schema(
+        {
+            "session": {"type": "string", "minLength": 1, "description": "Run id, prefix or last."},
+            "format": {"enum": ["json", "md"], "description": "json (default) or md."},
+        },
+        ("session",),
+    ),
+    lambda ws, a, p: ops.get_aiop(ws, a["session"], format=a.get("format", "json")),
+    read_only=True,
+)
+"""Offered when core has the AIOP builder (``osiris.report``)."""
+
+
 def tools_for(*, read_only: bool) -> list[ToolSpec]:
     """The tools a server offers; ``--read-only`` leaves out those that write."""
-    return [t for t in TOOLS if not (read_only and t.name in WRITING_TOOLS)]
+    import importlib.util
+
+    tools = [t for t in TOOLS if not (read_only and t.name in WRITING_TOOLS)]
+    if importlib.util.find_spec("osiris.report.export") is not None:
+        tools.append(AIOP_TOOL)
+    return tools

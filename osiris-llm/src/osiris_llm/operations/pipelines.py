@@ -182,34 +182,18 @@ def run_pipeline(
 
 def list_runs(ws: Workspace, limit: int = 20) -> list[dict[str, Any]]:
     """The newest run sessions (``osiris logs list``), at most ``limit``."""
-    from osiris.session import list_sessions
 
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
         raise InvalidInputError(
             f"The argument 'limit' must be an integer from 1 to 200, got {limit!r}."
         )
-    runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")][:limit]
+    runs = _runs(ws)[:limit]
     return masked([{**s.summary(), "path": ws.relative(s.path)} for s in runs])
 
 
 def show_run(ws: Workspace, session: str) -> dict[str, Any]:
     """One run: status, per-step rows and durations, and its first error."""
-    from osiris.session import find_session
-
-    if not isinstance(session, str) or not _SESSION_REF.match(session):
-        raise InvalidInputError(
-            "The argument 'session' must be a session id such as run_20261122T041500Z_ab12cd"
-            f" (a unique prefix, or 'last'), got {session!r}."
-        )
-    if session == "last":
-        from osiris.session import list_sessions
-
-        runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")]
-        if not runs:
-            raise InvalidInputError(f"No runs in {ws.relative(ws.logs_dir)}; run a pipeline first.")
-        info = runs[0]
-    else:
-        info = find_session(ws.logs_dir, session)
+    info = find_run(ws, session)
     status = info.status or {}
     summary = {
         "session": info.id,
@@ -225,6 +209,31 @@ def show_run(ws: Workspace, session: str) -> dict[str, Any]:
     if info.status is None:
         summary["status"] = "unfinished"
     return masked(_run_summary(ws, summary, _write_steps(info.path), path=info.path))
+
+
+def find_run(ws: Workspace, session: str) -> Any:
+    """The ``SessionInfo`` of a run by id, unique prefix or ``last`` (never a path)."""
+    from osiris.session import find_session
+
+    if not isinstance(session, str) or not _SESSION_REF.match(session):
+        raise InvalidInputError(
+            "The argument 'session' must be a session id such as run_20261122T041500Z_ab12cd"
+            f" (a unique prefix, or 'last'), got {session!r}."
+        )
+    if session != "last":
+        return find_session(ws.logs_dir, session)
+    runs = _runs(ws)
+    if not runs:
+        raise InvalidInputError(f"No runs in {ws.relative(ws.logs_dir)}; run a pipeline first.")
+    return runs[0]
+
+
+def _runs(ws: Workspace) -> list[Any]:
+    """Run sessions, newest first by their millisecond start time (ids only have seconds)."""
+    from osiris.session import list_sessions
+
+    runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")]
+    return sorted(runs, key=lambda s: (s.summary()["started_at"], s.id), reverse=True)
 
 
 def _run_summary(
