@@ -193,6 +193,8 @@ def test_mcp_server_over_stdio_on_the_movies_database(movies_project):
             assert runs[0]["session"] == ran["session"]
             shown = await call(client, "run_show", {"session": ran["session"]})
             assert shown["steps"]["write_csv"]["rows"] == 6
+            aiop = await call(client, "aiop_get", {"session": ran["session"]})
+            assert aiop["evidence"]["totals"]["rows_written"] == 6
             for resource in (await client.list_resources()).resources:
                 read = await client.read_resource(resource.uri)
                 texts.extend(c.text for c in read.contents)

@@ -224,6 +224,9 @@ def test_a_crashing_run_does_not_take_the_server_down_and_no_secret_leaks(projec
                 .content[0]
                 .text
             )
+            compiled = await client.call_tool("compile", {"path": "crash.yaml"})
+            assert json.loads(compiled.content[0].text)["ok"] is True
+            texts.append(compiled.content[0].text)
             result = await client.call_tool("run", {"path": "crash.yaml"})
             texts.append(result.content[0].text)
             ran = json.loads(result.content[0].text)
@@ -248,3 +251,21 @@ def test_a_crashing_run_does_not_take_the_server_down_and_no_secret_leaks(projec
         if path.is_file():
             assert SECRET not in path.read_text(errors="replace"), path
     assert SECRET not in (project.parent / "server-stderr.log").read_text()
+
+
+@pytest.mark.parametrize("how", ["flag", "setting"])
+def test_samples_can_be_turned_off(project, how):
+    extra = ("--no-samples",) if how == "flag" else ()
+    if how == "setting":
+        (project / "osiris.yaml").write_text("llm:\n  send_samples: false\n", encoding="utf-8")
+
+    async def main():
+        async with stdio_session(project, *extra) as client:
+            text = error_text(
+                await client.call_tool("discover", {"reference": "@memtest", "samples": 3})
+            )
+            assert "--no-samples" in text
+            found = payload(await client.call_tool("discover", {"reference": "@memtest"}))
+            assert all("samples" not in t for t in found["tables"])
+
+    anyio.run(main)

@@ -37,7 +37,11 @@ def mcp() -> None:
     help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (HOST defaults to"
     " 127.0.0.1; port 0 picks a free one, announced on stderr).",
 )
-@click.option("--no-samples", is_flag=True, help="Never return sample rows of data.")
+@click.option(
+    "--no-samples",
+    is_flag=True,
+    help="Never return sample rows of data (also off when osiris.yaml sets llm.send_samples: false).",
+)
 @click.option(
     "--connections",
     "connections_path",
@@ -79,7 +83,10 @@ def serve(
     address = parse_http(http) if http else None
     os.chdir(project)  # drivers resolve what they are given like `osiris run` in the project
     ws = ops.Workspace(
-        project, connections_path=connections_path, logs_dir=logs, samples=not no_samples
+        project,
+        connections_path=connections_path,
+        logs_dir=logs,
+        samples=not no_samples and _samples_allowed(project),
     )
     ws.registry()  # built once, before threads share it; a broken plugin fails here, clearly
     if address is None:
@@ -121,6 +128,16 @@ def config(project: Path, read_only: bool, client: str, http: str | None) -> Non
     click.echo(
         json.dumps(client_config(project, read_only=read_only, client=client, http=http), indent=2)
     )
+
+
+def _samples_allowed(project: Path) -> bool:
+    """``llm.send_samples`` of the project's settings (osiris.yaml, OSIRIS_LLM_SEND_SAMPLES)."""
+    from osiris.settings import load_settings
+
+    settings = load_settings(cwd=project)
+    if "llm" not in settings.effective():
+        return True
+    return bool(settings.get("llm", "send_samples"))
 
 
 def client_config(project: Path, *, read_only: bool, client: str, http: str | None) -> dict:
