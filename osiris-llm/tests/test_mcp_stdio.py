@@ -184,6 +184,20 @@ def test_bad_arguments_and_path_escapes_are_one_sentence_and_the_server_keeps_se
                 assert expected in text, (tool, text)
                 assert "Traceback" not in text and "\n" not in text, text
             assert not (outside / "evil.yaml").exists()
+            from mcp.shared.exceptions import MCPError
+
+            for uri, expected in (
+                ("osiris://nope", "Unknown resource"),
+                ("osiris://components/nope.nothing", "Unknown component"),
+                ("osiris://runs/../../etc", "'session'"),
+            ):
+                with pytest.raises(MCPError, match=expected) as caught:
+                    await client.read_resource(uri)
+                assert "Traceback" not in str(caught.value)
+            with pytest.raises(MCPError, match="Unknown prompt"):
+                await client.get_prompt("write_everything", {})
+            with pytest.raises(MCPError, match="Unknown tool 'drop_tables'"):
+                await client.call_tool("drop_tables", {})
             # still serving after every failure
             assert payload(await client.call_tool("connections_list", {}))["connections"]
 
