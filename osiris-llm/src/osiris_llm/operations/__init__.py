@@ -17,12 +17,11 @@ from osiris_llm.operations.connections import (
 )
 from osiris_llm.operations.pipelines import (
     compile_pipeline,
-    list_runs,
     run_pipeline,
     save_oml,
-    show_run,
     validate_oml,
 )
+from osiris_llm.operations.runs import list_runs, show_run
 from osiris_llm.operations.workspace import Workspace
 
 __all__ = [

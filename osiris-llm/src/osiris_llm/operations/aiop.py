@@ -6,7 +6,7 @@ from typing import Any
 
 from osiris.errors import InvalidInputError
 
-from osiris_llm.operations.pipelines import find_run
+from osiris_llm.operations.runs import find_run
 from osiris_llm.operations.workspace import Workspace, masked
 
 FORMATS = ("json", "md")
