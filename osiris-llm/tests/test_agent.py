@@ -11,6 +11,7 @@ import pytest
 from llm_support import PIPELINE, SECRET
 from osiris.errors import InvalidInputError
 from osiris.llm import LLMServerError
+from osiris.testing.session_checks import assert_lines_valid
 from osiris_llm.agent.factory import ChatSetup, open_chat
 from osiris_llm.agent.machine import AgentLoopError
 from osiris_llm.agent.store import ChatStore
@@ -65,7 +66,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     shown = result.proposal
     assert [s["id"] for s in shown["steps"]] == ["read_movies", "write_movies"]
     assert shown["connections"] == ["@memtest.default"]
-    assert "file output/movies.jsonl" in shown["steps"][1]["effect"]
+    assert "file pipelines/output/movies.jsonl" in shown["steps"][1]["effect"]
     assert (project / "pipelines/copy-movies.yaml").read_text() == PIPELINE
     assert not (project / "pipelines/output").exists(), "nothing runs before approval"
 
@@ -97,6 +98,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
         json.loads(line)
         for line in (project / "logs" / agent.id / "events.jsonl").read_text().splitlines()
     ]
+    assert_lines_valid([project / "logs" / agent.id / "events.jsonl"])
     names = [e["event"] for e in events]
     assert names.count("chat_state") == len(states)
     assert names.count("llm_request") == names.count("llm_response") == 6
@@ -123,6 +125,7 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     assert any(p.name == "chat.sqlite" for p in files)
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
+        assert b"sk-test-000" not in path.read_bytes(), "the API key is no file's content"
 
 
 def test_tool_results_are_quoted_json_data(project, server):

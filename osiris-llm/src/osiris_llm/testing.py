@@ -79,7 +79,7 @@ class LLMTestServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
@@ -129,6 +129,11 @@ class LLMTestServer:
         if script is None:
             return None
         return script(record) if callable(script) else script
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout test) is expected; keep the test output clean."""
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -157,8 +157,11 @@ class ChatAgent:
 
     def _rounds(self, on_text: TextCallback | None) -> TurnResult:
         result = TurnResult(self.id, self.state.value)
+        stream = _RoundStream(on_text) if on_text else None
         for _round in range(self.options.max_tool_rounds):
-            reply = self._call_model(on_text)
+            if stream:
+                stream.next_round()
+            reply = self._call_model(stream)
             self._remember(Message("assistant", reply.text, tool_calls=reply.tool_calls))
             result.reply = reply.text
             if not reply.tool_calls:
@@ -355,7 +358,8 @@ class ChatAgent:
                 "pipeline": pipeline,
                 "summary": summary,
             }
-        shown = proposals.describe(oml, [s["id"] for s in compiled["steps"]])
+        folder = saved["path"].rpartition("/")[0]
+        shown = proposals.describe(oml, [s["id"] for s in compiled["steps"]], folder=folder)
         shown.update(oml=oml, summary=summary, path=saved["path"], warnings=checked["warnings"])
         self.store.update(self.id, pipeline_path=saved["path"])
         self.record.pipeline_path = saved["path"]
@@ -421,6 +425,26 @@ class ChatAgent:
             pipeline={"path": path, "valid": True, "errors": []},
             run={**summary, "error": run.get("error"), "steps": run.get("steps")},
         )
+
+
+class _RoundStream:
+    """Streams text deltas, with a line break between the texts of successive model rounds."""
+
+    def __init__(self, on_text: TextCallback) -> None:
+        self.on_text = on_text
+        self.written = False
+        self.fresh = True
+
+    def next_round(self) -> None:
+        self.fresh = True
+
+    def __call__(self, delta: str) -> None:
+        if self.fresh and self.written and delta:
+            self.on_text("\n")
+        if delta:
+            self.fresh = False
+            self.written = True
+            self.on_text(delta)
 
 
 def _complete_history(messages: list[Message]) -> list[Message]:

@@ -37,8 +37,11 @@ def pipeline_name(oml: str) -> str:
     return name[:80] or "pipeline"
 
 
-def describe(oml: str, order: list[str] | None = None) -> dict[str, Any]:
-    """Steps (in run order when given), connections used, and each write step's effect."""
+def describe(oml: str, order: list[str] | None = None, *, folder: str = "") -> dict[str, Any]:
+    """Steps (in run order when given), connections used, and each write step's effect.
+
+    ``folder`` is the pipeline file's folder in the project: a file path without a connection
+    is relative to it, so the person sees where the file really goes."""
     data = _load(oml)
     steps_raw = data.get("steps") if isinstance(data, dict) else None
     steps_raw = [s for s in steps_raw or [] if isinstance(s, dict)]
@@ -60,7 +63,7 @@ def describe(oml: str, order: list[str] | None = None) -> dict[str, Any]:
             "connection": connection,
         }
         if step.get("mode") == "write":
-            item["effect"] = write_effect(config)
+            item["effect"] = write_effect(config, folder)
         elif step.get("mode") == "read":
             item["effect"] = read_effect(config)
         steps.append(item)
@@ -71,7 +74,7 @@ def describe(oml: str, order: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-def write_effect(config: dict[str, Any]) -> str:
+def write_effect(config: dict[str, Any], folder: str = "") -> str:
     """One sentence: what a write step will do to its target."""
     mode = str(config.get("write_mode") or config.get("mode") or "append")
     verb = WRITE_MODES.get(mode, f"writes ({mode}) to")
@@ -80,7 +83,10 @@ def write_effect(config: dict[str, Any]) -> str:
         schema = f"{config['schema']}." if config.get("schema") else ""
         target = f"table {schema}{config['table']}" + (f" on {where}" if where else "")
     elif config.get("path"):
-        target = f"file {config['path']}" + (f" on {where}" if where else "")
+        path = str(config["path"])
+        if not where and folder and not path.startswith(("/", "${")):
+            path = f"{folder.rstrip('/')}/{path}"
+        target = f"file {path}" + (f" on {where}" if where else "")
         if "write_mode" not in config and "mode" not in config:
             verb = "writes (creating or replacing)"
     else:

@@ -230,6 +230,7 @@ def _interactive(agent: Any) -> None:
             try:
                 text = out.input("[bold cyan]you>[/] ")
             except EOFError:
+                out.print()
                 break
             if not text.strip():
                 continue
@@ -238,7 +239,7 @@ def _interactive(agent: Any) -> None:
             sys.stdout.write("\n")
             render.show_turn(out, result, streamed=True)
             if result.state == State.AWAITING_APPROVAL.value:
-                answer = out.input("Run it now? [y/N] ").strip().lower()
+                answer = out.input("Run it now? \\[y/N] ").strip().lower()
                 if answer in ("y", "yes"):
                     render.show_run(out, agent.approve(on_event=None).run)
     except KeyboardInterrupt:

@@ -57,9 +57,6 @@ def show_proposal(out: Any, proposal: dict[str, Any]) -> None:
         out.print("Connections used: " + escape(", ".join(proposal["connections"])))
     for warning in proposal.get("warnings") or []:
         out.print(f"[yellow]warning[/] {escape(warning['path'])}: {escape(warning['message'])}")
-    writes = [s for s in proposal["steps"] if s["mode"] == "write"]
-    for step in writes:
-        out.print(f"[bold]{escape(step['id'])}[/] {escape(step.get('effect', ''))}.")
 
 
 def show_errors(out: Any, pipeline: dict[str, Any]) -> None:
