@@ -8,8 +8,12 @@ driver that logs many events (for the size limit), and a writer that reports ``r
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +122,30 @@ def compile_and_run(oml: Path, logs_dir: Path, **options: Any):
     reg = registry()
     compiled = compile_pipeline(oml, oml.parent / "build", registry=reg)
     return run_manifest(compiled.manifest_path, logs_dir=logs_dir, registry=reg, **options)
+
+
+@contextmanager
+def chat_session() -> Iterator[Any]:
+    """A chat-like session written through the real ``Session``.
+
+    The chat's events are osiris-llm's to declare in the events schema, so it lives outside
+    pytest's tmp folders, whose event lines core's conftest checks against that schema.
+    """
+    from osiris.session import Session
+
+    root = Path(tempfile.mkdtemp(prefix="osiris-report-chat-"))
+    session = Session(root, kind="chat")
+    session.event("chat_state", **{"from": "INIT", "to": "INTENT_CAPTURED"})
+    session.event("chat_message", role="user", content="copy movies to supabase")
+    session.event("llm_request", model="gpt-test", tokens_in=812)
+    session.event("llm_response", model="gpt-test", tokens_out=96, latency_ms=420)
+    session.event("tool_call", tool="discover", arguments={"connection": "@mysql.movies"})
+    session.event(
+        "chat_proposal", oml="oml_version: '0.1.0'\nname: movies\nsteps: []\n", valid=True
+    )
+    session.event("chat_message", role="assistant", content="Here is a pipeline.")
+    session.close()
+    try:
+        yield session
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

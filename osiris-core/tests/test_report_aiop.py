@@ -264,3 +264,96 @@ def test_planted_secret_reaches_no_aiop_file(tmp_path, monkeypatch, runner_kit):
     assert "login failed for password ***" in doc["narrative"]["summary"]
     assert_no_secrets(aiop_dir, [runner_kit.SECRET])
     assert_no_secrets(tmp_path / "logs", [runner_kit.SECRET])
+
+
+def test_settings_gate_and_shape_the_export(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSIRIS_AIOP_ENABLED", "false")
+    off = rk.compile_and_run(rk.branches_oml(tmp_path), tmp_path / "logs")
+    assert off.ok and not (off.session_dir / "aiop").exists()
+    monkeypatch.delenv("OSIRIS_AIOP_ENABLED")
+    (tmp_path / "osiris.yaml").write_text("aiop:\n  annex_gzip: true\n  runcard: false\n")
+    on = rk.compile_and_run(rk.branches_oml(tmp_path), tmp_path / "logs")
+    files = sorted(p.name for p in (on.session_dir / "aiop").rglob("*") if p.is_file())
+    assert files == ["aiop.json", "events.ndjson.gz", "metrics.ndjson.gz"]
+    settings = valid_aiop(on.session_dir / "aiop" / "aiop.json")["metadata"]["settings"]["aiop"]
+    assert settings["annex_gzip"] == {"value": True, "source": "YAML"}
+    assert settings["enabled"] == {"value": True, "source": "DEFAULT"}
+
+
+def test_a_failing_export_never_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSIRIS_AIOP_MAX_CORE_BYTES", "5")  # below the schema's minimum
+    result = rk.compile_and_run(rk.branches_oml(tmp_path), tmp_path / "logs")
+    assert result.ok and result.exit_code == 0
+    assert_session_valid(result.session_dir)  # still ends with run_complete
+    assert not (result.session_dir / "aiop").exists()
+    assert not [p for p in result.session_dir.iterdir() if p.name.startswith(".aiop")]
+    log = (result.session_dir / "osiris.log").read_text()
+    assert "WARNING AIOP export failed (InvalidInputError: Setting 'aiop.max_core_bytes'" in log
+    assert "the run itself is unaffected" in log
+
+
+def test_cli_prints_or_writes_the_package(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from osiris.cli.main import cli
+
+    result = rk.compile_and_run(rk.branches_oml(tmp_path), tmp_path / "logs")
+    monkeypatch.setenv("OSIRIS_LOGS_DIR", str(tmp_path / "logs"))
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["logs", "aiop", "last"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output == (result.session_dir / "aiop" / "aiop.json").read_text()
+    card = runner.invoke(cli, ["logs", "aiop", result.session_id, "--format", "md"])
+    assert card.output == (result.session_dir / "aiop" / "runcard.md").read_text()
+    small = runner.invoke(
+        cli, ["logs", "aiop", "last", "--max-core-bytes", "20000", "--out", "a.json"]
+    )
+    assert small.exit_code == 0 and small.output.strip() == "a.json"
+    doc = valid_aiop(tmp_path / "a.json")
+    assert doc["metadata"]["settings"]["aiop"]["max_core_bytes"] == {
+        "value": 20000,
+        "source": "CLI",
+    }
+    assert doc["metadata"]["size"]["max_core_bytes"] == 20000
+    whole = runner.invoke(cli, ["logs", "aiop", "last", "--out", "pkg/"])
+    assert whole.exit_code == 0 and "Wrote 4 file(s)" in whole.output
+    assert (tmp_path / "pkg" / "annex" / "events.ndjson").is_file()
+    missing = runner.invoke(cli, ["logs", "aiop", "nope"])
+    assert missing.exit_code == 2 and "No session 'nope'" in missing.output
+
+
+@pytest.fixture
+def chat_session():
+    with rk.chat_session() as session:
+        yield session
+
+
+def test_generic_session_gets_a_valid_aiop(chat_session):
+    session = chat_session
+    package = build_package(session.dir, options=OPTIONS)
+    doc = json.loads(package.core_text)
+    assert not list(_validator().iter_errors(doc))
+    assert doc["evidence"]["run"]["status"] == "unfinished" and doc["evidence"]["steps"] == []
+    assert doc["narrative"]["sentences"][0]["text"].startswith(
+        f"Session {session.id} ran chat session on the local adapter and did not finish"
+    )
+
+
+def test_a_run_that_never_started_still_gets_its_aiop(tmp_path):
+    from click.testing import CliRunner
+    from osiris.cli.main import cli
+
+    (tmp_path / "bad.yaml").write_text('oml_version: "0.1.0"\nname: bad\nsteps:\n  - {id: x}\n')
+    result = CliRunner().invoke(cli, ["run", "bad.yaml"], obj={"registry": rk.registry()})
+    assert result.exit_code == 2
+    (session,) = (tmp_path / "logs").iterdir()
+    doc = valid_aiop(session / "aiop" / "aiop.json")
+    run = doc["evidence"]["run"]
+    assert run["status"] == "failed" and run["exit_code"] == 2 and run["failed_step"] is None
+    assert doc["evidence"]["errors"][-1]["id"] == "error:run"
+    first = doc["narrative"]["sentences"][0]["text"]
+    assert "failed" in first and "(exit code 2)" in first
+    assert any(
+        s["text"].startswith("The run failed before any step failed:")
+        for s in doc["narrative"]["sentences"]
+    )
+    assert_citations_resolve(doc)

@@ -19,7 +19,7 @@ LOGS_DIR_OPTION = click.option(
 
 @click.group("logs")
 def logs() -> None:
-    """List, inspect and clean up run sessions."""
+    """List, inspect, report on and clean up sessions."""
 
 
 @logs.command("list")
@@ -192,7 +192,7 @@ def html(session_ref: str | None, logs_dir: Path | None, out_dir: Path | None, o
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     help="Write to this file; a directory (or a path ending in /) gets the whole package.",
 )
 @click.option(
@@ -204,7 +204,7 @@ def aiop(
     session_ref: str,
     logs_dir: Path | None,
     fmt: str,
-    out_path: Path | None,
+    out_path: str | None,
     max_core_bytes: int | None,
 ) -> None:
     """The AI Operation Package of SESSION (default: the last run), on stdout or in --out.
@@ -220,17 +220,18 @@ def aiop(
     package = build_package(
         info.path, options=aiop_options(settings), effective=settings.effective()
     )
-    if out_path is not None and (out_path.is_dir() or str(out_path).endswith(("/", "\\"))):
-        written = write_package(package, out_path)
-        click.echo(f"Wrote {len(written)} file(s) to {out_path}.")
-        return
     text = package.core_text if fmt == "json" else package.runcard_text
     if out_path is None:
         click.echo(text, nl=False)
         return
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(text, encoding="utf-8")
-    click.echo(str(out_path))
+    target = Path(out_path)
+    if target.is_dir() or out_path.endswith(("/", "\\")):
+        written = write_package(package, target)
+        click.echo(f"Wrote {len(written)} file(s) to {target}/.")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(str(target))
 
 
 def _in_ci() -> bool:

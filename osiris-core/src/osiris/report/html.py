@@ -77,8 +77,15 @@ def render_session(view: SessionView, *, index_href: str | None = "index.html") 
     return page(title, body, index_href=index_href)
 
 
+def _label(view: SessionView) -> str:
+    """The status badge: a chat or other session without status.json is open, not broken."""
+    if view.state == "unfinished" and view.kind != "run":
+        return "open"
+    return {"ok": "succeeded", "failed": "failed", "unfinished": "unfinished"}[view.state]
+
+
 def _header(view: SessionView, is_run: bool, index_href: str | None) -> str:
-    state = {"ok": "succeeded", "failed": "failed", "unfinished": "unfinished"}[view.state]
+    state = _label(view)
     name = view.pipeline or f"{view.kind.capitalize()} session"
     links = ["summary", "steps", "timeline", "dag", "metrics"] if is_run else []
     links += ["events", "artifacts", "pipeline", "files"]
@@ -158,7 +165,7 @@ def _summary(view: SessionView) -> str:
     if origin is not None:
         runs = timeline.spans(view.steps, origin)
         if runs:
-            cards.append((str(timeline.max_parallel([(a, b) for _, a, b in runs])), "max parallel"))
+            cards.append((str(timeline.max_parallel([(a, b) for _, a, b in runs])), "max overlapping"))
     if view.duration_ms is not None:
         cards.append((_seconds(view.duration_ms), "wall time"))
     cards_html = "".join(
@@ -430,7 +437,7 @@ def render_index(entries: Iterable[dict[str, Any]]) -> str:
     rows = []
     for entry in entries:
         view: SessionView = entry["view"]
-        state = {"ok": "succeeded", "failed": "failed", "unfinished": "unfinished"}[view.state]
+        state = _label(view)
         href = entry.get("href")
         name = f'<a href="{escape(href)}">{escape(view.id)}</a>' if href else escape(view.id)
         written = view.metric_total("rows_written")

@@ -139,7 +139,9 @@ def _parallelism(view: SessionView, say: Any) -> None:
     most = max_parallel([(s, e) for _, s, e in rows])
     if most > 1:
         say(
-            f"Up to {most} steps ran at the same time (independent branches, and producers streaming into their consumers).",
+            f"Up to {most} steps overlapped in time, from start to completion (independent"
+            " branches run in parallel; a streamed producer completes when its consumer has read"
+            " everything).",
             *[step_eid(step.id) for step, _, _ in rows[:MAX_LISTED]],
         )
 

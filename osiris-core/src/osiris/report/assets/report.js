@@ -25,8 +25,6 @@
     rows.forEach(function (r) { if (r[3]) steps[r[3]] = 1; types[r[2]] = 1; });
     Object.keys(steps).sort().forEach(function (s) { stepSel.appendChild(text("option", s)); });
     Object.keys(types).sort().forEach(function (t) { typeSel.appendChild(text("option", t)); });
-    var params = new URLSearchParams(location.hash.indexOf("events:") === 1 ? location.hash.slice(8) : "");
-    if (params.get("step")) stepSel.value = params.get("step");
 
     function matches(r) {
       if (stepSel.value && r[3] !== stepSel.value) return false;
