@@ -61,11 +61,10 @@ def find_run(ws: Workspace, session: str) -> Any:
 
 
 def _runs(ws: Workspace) -> list[Any]:
-    """Run sessions, newest first by their millisecond start time (ids only have seconds)."""
+    """Run sessions (not chat or MCP ones), newest first as ``osiris logs list`` orders them."""
     from osiris.session import list_sessions
 
-    runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")]
-    return sorted(runs, key=lambda s: (s.summary()["started_at"], s.id), reverse=True)
+    return [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")]
 
 
 def run_summary(
