@@ -178,6 +178,9 @@ def test_bad_arguments_and_path_escapes_are_one_sentence_and_the_server_keeps_se
                 ("run_show", '{"session": "../../x"}'): "'session'",
                 ("component_get", '{"name": "nope.nothing"}'): "Unknown component",
                 ("run", '{"path": "missing.yaml"}'): "does not exist",
+                ("oml_validate", '{"path": "osiris_connections.yaml"}'): "not a pipeline file",
+                ("run", '{"path": ".env"}'): "not a pipeline file",
+                ("oml_validate", "{}"): "Give the argument 'oml'",
             }
             for (tool, arguments), expected in cases.items():
                 text = error_text(await client.call_tool(tool, json.loads(arguments)))
@@ -203,7 +206,7 @@ def test_bad_arguments_and_path_escapes_are_one_sentence_and_the_server_keeps_se
 
     anyio.run(main)
     calls = [e for e in _mcp_session_events(project) if e["event"] == "mcp_call"]
-    assert sum(1 for c in calls if c["ok"] is False) >= 14
+    assert sum(1 for c in calls if c["ok"] is False) >= 17
 
 
 def test_a_crashing_run_does_not_take_the_server_down_and_no_secret_leaks(project):

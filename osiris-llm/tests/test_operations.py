@@ -119,6 +119,11 @@ def test_validate_save_compile_run_show(ws, project):
     for name in ("osiris_connections.yaml", ".env", "notes.txt", "../x.yaml"):
         with pytest.raises(InvalidInputError):
             ops.save_oml(ws, name, PIPELINE)
+    assert ops.validate_file(ws, "pipes/copy.yaml")["valid"] is True
+    for secret_file in ("osiris_connections.yaml", ".env", "token.txt"):
+        for read in (ops.validate_file, ops.compile_pipeline, ops.run_pipeline):
+            with pytest.raises(InvalidInputError, match="not a pipeline file"):
+                read(ws, secret_file)
 
     compiled = ops.compile_pipeline(ws, "pipes/copy.yaml")
     assert compiled["ok"] is True and compiled["compiled_dir"] == "compiled"

@@ -92,24 +92,14 @@ def _run(ws: ops.Workspace, args: dict[str, Any], progress: Progress) -> dict[st
 
 
 def _validate(ws: ops.Workspace, args: dict[str, Any], _: Progress) -> dict[str, Any]:
-    oml = args.get("oml")
-    if oml is None:
-        if "path" not in args:
-            from osiris.errors import InvalidInputError
+    options = {"params": args.get("params"), "profile": args.get("profile")}
+    if "oml" in args:
+        return ops.validate_oml(ws, args["oml"], path=args.get("path"), **options)
+    if "path" in args:
+        return ops.validate_file(ws, args["path"], **options)
+    from osiris.errors import InvalidInputError
 
-            raise InvalidInputError("Give the argument 'oml' (YAML text) or 'path' (an OML file).")
-        source = ws.resolve_path(args["path"], must_exist=True)
-        try:
-            oml = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            from osiris.errors import InvalidInputError
-
-            raise InvalidInputError(
-                f"The argument 'path': cannot read '{args['path']}' ({exc})."
-            ) from None
-    return ops.validate_oml(
-        ws, oml, path=args.get("path"), params=args.get("params"), profile=args.get("profile")
-    )
+    raise InvalidInputError("Give the argument 'oml' (YAML text) or 'path' (an OML file).")
 
 
 TOOLS: tuple[ToolSpec, ...] = (

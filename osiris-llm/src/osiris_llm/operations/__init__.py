@@ -19,6 +19,7 @@ from osiris_llm.operations.pipelines import (
     compile_pipeline,
     run_pipeline,
     save_oml,
+    validate_file,
     validate_oml,
 )
 from osiris_llm.operations.runs import list_runs, show_run
@@ -40,5 +41,6 @@ __all__ = [
     "sample",
     "save_oml",
     "show_run",
+    "validate_file",
     "validate_oml",
 ]

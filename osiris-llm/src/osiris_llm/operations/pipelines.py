@@ -59,6 +59,22 @@ def validate_oml(
     )
 
 
+def validate_file(
+    ws: Workspace,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+) -> dict[str, Any]:
+    """``validate_oml`` of the pipeline file at ``path`` in the project."""
+    source = _pipeline_file(ws, path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"The argument 'path': cannot read '{path}' ({exc}).") from None
+    return validate_oml(ws, text, path=path, params=params, profile=profile)
+
+
 def save_oml(ws: Workspace, path: str, oml: str, *, force: bool = False) -> dict[str, Any]:
     """Write valid OML to ``path`` in the project (atomically); invalid OML is not written
     unless ``force`` (then the errors are returned with ``saved: true``)."""
@@ -91,7 +107,7 @@ def compile_pipeline(
     from osiris.compiler import compile_pipeline as core_compile
     from osiris.oml import OmlValidationError
 
-    source = _existing_file(ws, path)
+    source = _pipeline_file(ws, path)
     out_dir = ws.resolve_path(out)
     try:
         result = core_compile(
@@ -142,7 +158,7 @@ def run_pipeline(
     from osiris.runner.run import fail_session, open_session, run_in_session
 
     target = ws.resolve_path(path, must_exist=True)
-    manifest = target / "manifest.yaml" if target.is_dir() else target
+    manifest = target / "manifest.yaml" if target.is_dir() else _pipeline_file(ws, path)
     if not manifest.is_file():
         raise InvalidInputError(
             f"The argument 'path': '{path}' holds no pipeline or manifest.yaml."
@@ -202,10 +218,17 @@ def _oml_target(ws: Workspace, path: str) -> Path:
     return target
 
 
-def _existing_file(ws: Workspace, path: str) -> Path:
+def _pipeline_file(ws: Workspace, path: str) -> Path:
+    """An existing .yaml/.yml file in the project that is not a settings or secrets file:
+    validation messages quote what they read, so those files are never read as OML."""
     target = ws.resolve_path(path, must_exist=True)
     if not target.is_file():
         raise InvalidInputError(f"The argument 'path': '{path}' is not a file.")
+    if target.suffix.lower() not in OML_SUFFIXES or target.name.lower() in PROTECTED_NAMES:
+        raise InvalidInputError(
+            f"The argument 'path': '{path}' is not a pipeline file (.yaml or .yml, not"
+            " osiris_connections.yaml or osiris.yaml)."
+        )
     return target
 
 
