@@ -223,6 +223,11 @@ def test_a_crashing_run_does_not_take_the_server_down_and_no_secret_leaks(projec
                 "runs_list",
             ):
                 texts.append((await client.call_tool(tool, {})).content[0].text)
+            (project / "token.txt").write_text("rotated-token")  # the check now fails on auth
+            refused = await client.call_tool("connections_doctor", {"reference": "@memtest"})
+            (check,) = json.loads(refused.content[0].text)["results"]
+            assert check["category"] == "auth" and "***" in check["message"]
+            texts.append(refused.content[0].text)
             texts.append(
                 (await client.call_tool("discover", {"reference": "@memtest", "samples": 20}))
                 .content[0]
