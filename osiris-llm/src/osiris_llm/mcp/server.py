@@ -25,7 +25,7 @@ from osiris_llm import operations as ops
 from osiris_llm.mcp import resources as res
 from osiris_llm.mcp.arguments import check_arguments
 from osiris_llm.mcp.calllog import CallLog
-from osiris_llm.mcp.tools import ToolSpec, tools_for
+from osiris_llm.mcp.tools import WRITING_TOOLS, ToolSpec, tools_for
 from osiris_llm.operations.workspace import masked
 
 SERVER_NAME = "osiris"
@@ -41,7 +41,8 @@ INSTRUCTIONS = (
 MCP_TOOL_NAMES = (
     "\n\nHere the tools are named: connections_list, discover (samples: N for example rows),"
     " components_list, component_get, oml_schema, oml_validate, oml_save, compile, run and"
-    " run_show. Validate before saving; run only when the person asked for it."
+    " run_show (aiop_get explains a run). Validate before saving; run only when the person asked"
+    " for it."
 )
 """Appended to the shared guidance, which names the chat agent's tools."""
 
@@ -60,7 +61,9 @@ def build_server(ws: ops.Workspace, *, read_only: bool, log: CallLog) -> Server:
     ) -> types.CallToolResult:
         spec = tools.get(params.name)
         if spec is None:
-            hint = " (this server is read-only)" if read_only and params.name in _writing() else ""
+            hint = (
+                " (this server is read-only)" if read_only and params.name in WRITING_TOOLS else ""
+            )
             log.call(
                 "tool", params.name, params.arguments, duration_ms=0, ok=False, error="unknown tool"
             )
@@ -278,12 +281,6 @@ def _tool(spec: ToolSpec) -> types.Tool:
             open_world_hint=spec.open_world,
         ),
     )
-
-
-def _writing() -> frozenset[str]:
-    from osiris_llm.mcp.tools import WRITING_TOOLS
-
-    return WRITING_TOOLS
 
 
 def _ms(started: float) -> int:
