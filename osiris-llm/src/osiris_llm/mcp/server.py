@@ -41,8 +41,8 @@ INSTRUCTIONS = (
 MCP_TOOL_NAMES = (
     "\n\nHere the tools are named: connections_list, discover (samples: N for example rows),"
     " components_list, component_get, oml_schema, oml_validate, oml_save, compile, run and"
-    " run_show (aiop_get explains a run). Validate before saving; run only when the person asked"
-    " for it."
+    " run_show (aiop_get, when listed, explains a run). Validate before saving; run only when the"
+    " person asked for it."
 )
 """Appended to the shared guidance, which names the chat agent's tools."""
 
