@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import textwrap
 from pathlib import Path
 
@@ -133,3 +134,80 @@ def test_a_wrong_password_is_reported_without_it(movies_project):
     (doctor,) = ops.doctor_connections(ws, "@mysql.movies")
     assert doctor["ok"] is False and doctor["category"] == "auth"
     assert "Wrong-Planted-4412" not in json.dumps(doctor)
+
+
+def test_mcp_server_over_stdio_on_the_movies_database(movies_project):
+    """Every tool through the SDK's real client against `osiris mcp serve` (subprocess)."""
+    pytest.importorskip("mcp")
+    import anyio
+
+    texts: list[str] = []
+    progress: list[str | None] = []
+
+    async def on_progress(done, total, message):
+        progress.append(message)
+
+    async def call(client, tool, arguments, **options):
+        result = await client.call_tool(tool, arguments, **options)
+        texts.append(result.content[0].text)
+        assert not result.is_error, (tool, result.content[0].text)
+        return json.loads(result.content[0].text)
+
+    async def main():
+        from mcp import ClientSession, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
+        server = StdioServerParameters(
+            command=str(Path(sys.executable).with_name("osiris")),
+            args=["mcp", "serve", "--project", str(movies_project)],
+        )
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            assert len((await client.list_tools()).tools) >= 12
+            (conn,) = (await call(client, "connections_list", {}))["connections"]
+            assert conn["reference"] == "@mysql.movies"
+            (check,) = (await call(client, "connections_doctor", {"reference": "@mysql"}))[
+                "results"
+            ]
+            assert check["ok"] is True
+            names = {c["name"] for c in (await call(client, "components_list", {}))["components"]}
+            assert {"mysql.extractor", "filesystem.csv_writer", "duckdb.processor"} <= names
+            spec = await call(client, "component_get", {"name": "mysql.extractor"})
+            assert spec["x-query-policy"] == "read-only"
+            found = await call(client, "discover", {"reference": "@mysql.movies", "samples": 2})
+            assert sorted(t["name"] for t in found["tables"]) == TABLES
+            directors = next(t for t in found["tables"] if t["name"] == "directors")
+            assert len(directors["samples"]) == 2
+            await call(client, "oml_schema", {})
+            assert (await call(client, "oml_validate", {"oml": PIPELINE}))["valid"] is True
+            assert (await call(client, "oml_save", {"path": "p/movies.yaml", "oml": PIPELINE}))[
+                "saved"
+            ]
+            assert (await call(client, "compile", {"path": "p/movies.yaml"}))["ok"] is True
+            ran = await call(
+                client, "run", {"path": "p/movies.yaml"}, progress_callback=on_progress
+            )
+            assert ran["ok"] is True and ran["rows_written"] == 6
+            assert ran["steps"]["extract_movies"]["rows"] == 10
+            runs = (await call(client, "runs_list", {"limit": 5}))["runs"]
+            assert runs[0]["session"] == ran["session"]
+            shown = await call(client, "run_show", {"session": ran["session"]})
+            assert shown["steps"]["write_csv"]["rows"] == 6
+            aiop = await call(client, "aiop_get", {"session": ran["session"]})
+            assert aiop["evidence"]["totals"]["rows_written"] == 6
+            for resource in (await client.list_resources()).resources:
+                read = await client.read_resource(resource.uri)
+                texts.extend(c.text for c in read.contents)
+            prompt = await client.get_prompt("author_pipeline", {})
+            texts.append(prompt.messages[0].content.text)
+            assert "mysql.extractor" in texts[-1]
+
+    anyio.run(main)
+    assert "write_csv done, 6 rows" in progress
+    csv = (movies_project / "p" / "output" / "per_director.csv").read_text().splitlines()
+    assert csv[1:] == ["1,2", "2,2", "3,2", "4,2", "5,1", "6,1"]
+    for text in texts:
+        _no_secret(text)
+    for path in (movies_project / "logs").rglob("*"):
+        if path.is_file():
+            _no_secret(path.read_text(errors="replace"))

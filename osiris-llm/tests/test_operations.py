@@ -89,7 +89,12 @@ def test_discover_and_sample(ws, project):
         ops.sample(ws, "@memtest.default", "movies", limit=21)
     with pytest.raises(InvalidInputError, match="'nope' cannot be sampled"):
         ops.sample(ws, "@memtest.default", "nope")
+    with_rows = ops.discover(ws, "@memtest.default", tables=["directors"], samples=1)
+    assert with_rows["tables"][0]["samples"] == TABLES["directors"][:1]
     no_samples = ops.Workspace(project, samples=False)
+    with pytest.raises(InvalidInputError, match="--no-samples"):
+        ops.discover(no_samples, "@memtest.default", samples=2)
+    assert "samples" not in ops.discover(no_samples, "@memtest.default")["tables"][0]
     with pytest.raises(InvalidInputError, match="--no-samples"):
         ops.sample(no_samples, "@memtest.default", "movies")
 
@@ -114,6 +119,11 @@ def test_validate_save_compile_run_show(ws, project):
     for name in ("osiris_connections.yaml", ".env", "notes.txt", "../x.yaml"):
         with pytest.raises(InvalidInputError):
             ops.save_oml(ws, name, PIPELINE)
+    assert ops.validate_file(ws, "pipes/copy.yaml")["valid"] is True
+    for secret_file in ("osiris_connections.yaml", ".env", "token.txt"):
+        for read in (ops.validate_file, ops.compile_pipeline, ops.run_pipeline):
+            with pytest.raises(InvalidInputError, match="not a pipeline file"):
+                read(ws, secret_file)
 
     compiled = ops.compile_pipeline(ws, "pipes/copy.yaml")
     assert compiled["ok"] is True and compiled["compiled_dir"] == "compiled"
@@ -141,6 +151,12 @@ def test_validate_save_compile_run_show(ws, project):
     assert ops.show_run(ws, "last")["session"] == from_manifest["session"]
     with pytest.raises(InvalidInputError, match="'session'"):
         ops.show_run(ws, "../../etc")
+    aiop = ops.get_aiop(ws, result["session"])
+    assert aiop["metadata"]["session"]["id"] == result["session"]
+    assert aiop["evidence"]["totals"]["rows_written"] == 3
+    assert "copy-movies" in ops.get_aiop(ws, "last", format="md")["runcard"]
+    with pytest.raises(InvalidInputError, match="'format'"):
+        ops.get_aiop(ws, "last", format="pdf")
 
 
 def test_a_crashing_driver_is_a_failed_result_with_the_secret_masked(ws, project):
@@ -150,6 +166,7 @@ def test_a_crashing_driver_is_a_failed_result_with_the_secret_masked(ws, project
     assert result["ok"] is False and result["exit_code"] == 1
     assert result["steps"]["read_movies"]["status"] == "failed"
     assert "driver exploded" in result["error"] and SECRET not in json.dumps(result)
+    assert SECRET not in json.dumps(ops.get_aiop(ws, result["session"]))
     session_dir = project / result["session_dir"]
     for path in session_dir.rglob("*"):
         if path.is_file():

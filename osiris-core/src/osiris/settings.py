@@ -66,6 +66,16 @@ CORE_SECTIONS = (
                     "default": False,
                     "description": "Gzip the annex's full event and metric streams.",
                 },
+                "annex": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Write the full event and metric streams to aiop/annex/.",
+                },
+                "runcard": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Write aiop/runcard.md, a Markdown summary of the run.",
+                },
             },
             "additionalProperties": False,
         },

@@ -1,4 +1,4 @@
-"""Entry point of osiris-llm: the openai and anthropic providers and the chat commands.
+"""Entry point of osiris-llm: the openai and anthropic providers, the chat and MCP commands.
 
 Import-cheap: the SDKs, rich and the agent load only when a command or provider runs.
 """
@@ -28,6 +28,7 @@ def register_settings() -> list:
 @hookimpl
 def register_commands(cli: Any) -> None:
     register_chat_commands(cli)
+    register_mcp_commands(cli)
 
 
 def register_chat_commands(cli: Any) -> None:
@@ -37,3 +38,10 @@ def register_chat_commands(cli: Any) -> None:
     cli.add_command(chat_cmd.chat)
     cli.add_command(llm_cmd.llm)
     cli.add_command(prompts_cmd.dump_prompts)
+
+
+def register_mcp_commands(cli: Any) -> None:
+    """``osiris mcp serve|config`` (the SDK loads only when a server starts)."""
+    from osiris_llm.mcp.cli import mcp
+
+    cli.add_command(mcp)

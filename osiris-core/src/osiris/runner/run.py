@@ -96,6 +96,7 @@ def run_in_session(
             for s in manifest.steps
         }
         session.copy_compiled(manifest.compiled_dir, manifest.path)
+        keep_oml(session, manifest.compiled_dir, manifest.raw)
         if registry is None:
             from osiris.registry import build_registry
 
@@ -175,6 +176,7 @@ def finish_session(
             **_counts(steps),
         )
     status = session.write_status(ok=ok, steps=steps, error=error)
+    _export_aiop(session)
     session.close()
     return RunResult(
         ok=ok,
@@ -186,6 +188,46 @@ def finish_session(
         error=status["error"],
         duration_ms=duration_ms,
     )
+
+
+def keep_oml(session: Session, compiled_dir: Path, manifest: dict[str, Any]) -> None:
+    """Copy the OML the manifest was compiled from into the session as ``oml.yaml``.
+
+    Only when the file still has the manifest's ``oml_fp``: an OML edited since the compile is
+    not what ran. Reports show it, and the AIOP reads the chat's intent from its metadata.
+    """
+    header = manifest.get("pipeline") or {}
+    source, expected = header.get("source"), (header.get("fingerprints") or {}).get("oml_fp")
+    if not source or not expected:
+        return
+    from osiris.compiler.canonical import fingerprint
+    from osiris.oml import OmlValidationError, load_document
+
+    path = Path(compiled_dir) / source
+    try:
+        document = load_document(path)
+        if fingerprint(document.data) == expected:
+            session.write_text("oml.yaml", path.read_text(encoding="utf-8"))
+    except (OmlValidationError, OSError, UnicodeDecodeError, ValueError):
+        return
+
+
+def _export_aiop(session: Session) -> None:
+    """Write ``aiop/`` for every run, ok or failed; a failure here never fails the run.
+
+    The problem goes to the session's osiris.log as a warning (events end with run_complete or
+    run_error, so nothing follows them there).
+    """
+    try:
+        from osiris.report.export import export_after_run
+
+        export_after_run(session)
+    except Exception as exc:  # the run's outcome is already decided and recorded
+        session.log_exception(
+            f"AIOP export failed ({type(exc).__name__}: {exc}); the run itself is unaffected.",
+            exc,
+            level="warning",
+        )
 
 
 def run_manifest(

@@ -6,6 +6,7 @@ the runner, the session store). Bad arguments raise ``InvalidInputError`` (one s
 the argument); failures raise ``OsirisError``. Callers turn both into a tool error.
 """
 
+from osiris_llm.operations.aiop import get_aiop
 from osiris_llm.operations.catalog import get_component, list_components, oml_schema
 from osiris_llm.operations.connections import (
     MAX_SAMPLE_ROWS,
@@ -16,12 +17,12 @@ from osiris_llm.operations.connections import (
 )
 from osiris_llm.operations.pipelines import (
     compile_pipeline,
-    list_runs,
     run_pipeline,
     save_oml,
-    show_run,
+    validate_file,
     validate_oml,
 )
+from osiris_llm.operations.runs import list_runs, show_run
 from osiris_llm.operations.workspace import Workspace
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "compile_pipeline",
     "discover",
     "doctor_connections",
+    "get_aiop",
     "get_component",
     "list_components",
     "list_connections",
@@ -39,5 +41,6 @@ __all__ = [
     "sample",
     "save_oml",
     "show_run",
+    "validate_file",
     "validate_oml",
 ]

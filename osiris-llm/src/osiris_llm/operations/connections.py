@@ -80,30 +80,32 @@ def doctor_connections(ws: Workspace, reference: str | None = None) -> list[dict
 
 
 def discover(
-    ws: Workspace, reference: str, *, tables: list[str] | None = None, refresh: bool = False
+    ws: Workspace,
+    reference: str,
+    *,
+    tables: list[str] | None = None,
+    refresh: bool = False,
+    samples: int = 0,
 ) -> dict[str, Any]:
-    """Tables, columns, types, keys and row estimates (cached like ``osiris discover``; no rows)."""
-    found = _discover(ws, reference, tables=tables, samples=0, refresh=refresh)
+    """Tables, columns, types, keys and row estimates (cached like ``osiris discover``).
+
+    ``samples`` (0 to 20) adds that many rows per table, masked; refused when samples are off.
+    """
+    _check_sample_count(ws, samples, "samples", minimum=0)
+    found = _discover(ws, reference, tables=tables, samples=samples, refresh=refresh)
     result = found.to_json()
-    for table in result.get("tables") or []:
-        table.pop("samples", None)
-        table.pop("sample_rows", None)
+    if not samples:
+        for table in result.get("tables") or []:
+            table.pop("samples", None)
+            table.pop("sample_rows", None)
     return masked(result)
 
 
 def sample(ws: Workspace, reference: str, table: str, *, limit: int = MAX_SAMPLE_ROWS) -> dict:
     """Up to 20 rows of one table, with the connection's secrets masked in the values."""
-    if not ws.samples:
-        raise InvalidInputError(
-            "Sample rows are turned off for this session (--no-samples); use discover for"
-            " the table's columns and types."
-        )
+    _check_sample_count(ws, limit, "limit", minimum=1)
     if not isinstance(table, str) or not table.strip():
         raise InvalidInputError("The argument 'table' must be a table name.")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SAMPLE_ROWS:
-        raise InvalidInputError(
-            f"The argument 'limit' must be an integer from 1 to {MAX_SAMPLE_ROWS}, got {limit!r}."
-        )
     found = _discover(ws, reference, tables=[table.strip()], samples=limit, refresh=False)
     match = next(
         (t for t in found.result.get("tables") or [] if t.get("name") == table.strip()), None
@@ -123,6 +125,20 @@ def sample(ws: Workspace, reference: str, table: str, *, limit: int = MAX_SAMPLE
             "cached": found.cached,
         }
     )
+
+
+def _check_sample_count(ws: Workspace, count: Any, argument: str, *, minimum: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidInputError(f"The argument '{argument}' must be an integer, got {count!r}.")
+    if not minimum <= count <= MAX_SAMPLE_ROWS:
+        raise InvalidInputError(
+            f"The argument '{argument}' must be from {minimum} to {MAX_SAMPLE_ROWS}, got {count}."
+        )
+    if count and not ws.samples:
+        raise InvalidInputError(
+            "Sample rows are turned off for this session (--no-samples); discover without"
+            " samples still gives every table's columns and types."
+        )
 
 
 def _discover(

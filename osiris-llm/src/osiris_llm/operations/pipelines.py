@@ -1,4 +1,4 @@
-"""Pipelines: validate, save, compile and run OML, and read the sessions of past runs.
+"""Pipelines: validate, save, compile and run OML.
 
 Each function calls the code ``osiris oml validate``, ``osiris compile`` and ``osiris run`` use;
 results are JSON-ready and masked.
@@ -7,7 +7,6 @@ results are JSON-ready and masked.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,11 +14,11 @@ from typing import Any
 
 from osiris.errors import InvalidInputError, OsirisError
 
+from osiris_llm.operations.runs import run_summary, write_steps
 from osiris_llm.operations.workspace import PROTECTED_NAMES, Workspace, masked
 
 OML_SUFFIXES = (".yaml", ".yml")
 MAX_OML_BYTES = 1_000_000
-_SESSION_REF = re.compile(r"^(last|[a-z]+_[0-9A-Za-z_]{1,40})$")
 
 EventListener = Callable[[str, dict[str, Any]], None]
 """``(kind, record)`` for every event and metric of the run's session, already masked."""
@@ -60,6 +59,22 @@ def validate_oml(
     )
 
 
+def validate_file(
+    ws: Workspace,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+) -> dict[str, Any]:
+    """``validate_oml`` of the pipeline file at ``path`` in the project."""
+    source = _pipeline_file(ws, path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"The argument 'path': cannot read '{path}' ({exc}).") from None
+    return validate_oml(ws, text, path=path, params=params, profile=profile)
+
+
 def save_oml(ws: Workspace, path: str, oml: str, *, force: bool = False) -> dict[str, Any]:
     """Write valid OML to ``path`` in the project (atomically); invalid OML is not written
     unless ``force`` (then the errors are returned with ``saved: true``)."""
@@ -92,7 +107,7 @@ def compile_pipeline(
     from osiris.compiler import compile_pipeline as core_compile
     from osiris.oml import OmlValidationError
 
-    source = _existing_file(ws, path)
+    source = _pipeline_file(ws, path)
     out_dir = ws.resolve_path(out)
     try:
         result = core_compile(
@@ -143,7 +158,7 @@ def run_pipeline(
     from osiris.runner.run import fail_session, open_session, run_in_session
 
     target = ws.resolve_path(path, must_exist=True)
-    manifest = target / "manifest.yaml" if target.is_dir() else target
+    manifest = target / "manifest.yaml" if target.is_dir() else _pipeline_file(ws, path)
     if not manifest.is_file():
         raise InvalidInputError(
             f"The argument 'path': '{path}' holds no pipeline or manifest.yaml."
@@ -177,95 +192,7 @@ def run_pipeline(
     except Exception as exc:  # a crash is this run's failure, never the caller's
         session.log_exception("run crashed", exc)
         result = fail_session(session, OsirisError(f"Unexpected {type(exc).__name__}: {exc}."))
-    return masked(_run_summary(ws, result.as_dict(), _write_steps(result.session_dir)))
-
-
-def list_runs(ws: Workspace, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest run sessions (``osiris logs list``), at most ``limit``."""
-    from osiris.session import list_sessions
-
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
-        raise InvalidInputError(
-            f"The argument 'limit' must be an integer from 1 to 200, got {limit!r}."
-        )
-    runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")][:limit]
-    return masked([{**s.summary(), "path": ws.relative(s.path)} for s in runs])
-
-
-def show_run(ws: Workspace, session: str) -> dict[str, Any]:
-    """One run: status, per-step rows and durations, and its first error."""
-    from osiris.session import find_session
-
-    if not isinstance(session, str) or not _SESSION_REF.match(session):
-        raise InvalidInputError(
-            "The argument 'session' must be a session id such as run_20261122T041500Z_ab12cd"
-            f" (a unique prefix, or 'last'), got {session!r}."
-        )
-    if session == "last":
-        from osiris.session import list_sessions
-
-        runs = [s for s in list_sessions(ws.logs_dir) if s.id.startswith("run_")]
-        if not runs:
-            raise InvalidInputError(f"No runs in {ws.relative(ws.logs_dir)}; run a pipeline first.")
-        info = runs[0]
-    else:
-        info = find_session(ws.logs_dir, session)
-    status = info.status or {}
-    summary = {
-        "session": info.id,
-        "ok": status.get("ok") if info.status else None,
-        "exit_code": None,
-        "pipeline": status.get("pipeline"),
-        "steps": status.get("steps") or {},
-        "error": status.get("error"),
-        "duration_ms": status.get("duration_ms"),
-        "started_at": status.get("started_at"),
-        "finished_at": status.get("finished_at"),
-    }
-    if info.status is None:
-        summary["status"] = "unfinished"
-    return masked(_run_summary(ws, summary, _write_steps(info.path), path=info.path))
-
-
-def _run_summary(
-    ws: Workspace, data: dict[str, Any], write_steps: set[str], path: Path | None = None
-) -> dict[str, Any]:
-    steps = {
-        step_id: {
-            "status": step.get("status"),
-            "rows": step.get("rows"),
-            "duration_ms": step.get("duration_ms"),
-            "error": step.get("error"),
-        }
-        for step_id, step in (data.get("steps") or {}).items()
-    }
-    written = [
-        s["rows"] for k, s in steps.items() if k in write_steps and isinstance(s["rows"], int)
-    ]
-    ok = data.get("ok")
-    return {
-        "session": data.get("session"),
-        "ok": ok,
-        "exit_code": data.get("exit_code"),
-        "status": data.get("status") or ("succeeded" if ok else "failed"),
-        "pipeline": data.get("pipeline"),
-        "steps": steps,
-        "error": data.get("error"),
-        "rows_written": sum(written) if written else None,
-        "duration_ms": data.get("duration_ms"),
-        "session_dir": ws.relative(path or Path(data.get("session_dir", ""))),
-    }
-
-
-def _write_steps(session_dir: Path) -> set[str]:
-    """Ids of the write steps, from the manifest copied into the session (none if not compiled)."""
-    import yaml
-
-    try:
-        manifest = yaml.safe_load((Path(session_dir) / "manifest.yaml").read_text("utf-8"))
-        return {s["id"] for s in manifest["steps"] if s.get("mode") == "write"}
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return set()
+    return masked(run_summary(ws, result.as_dict(), write_steps(result.session_dir)))
 
 
 def _connections_file(ws: Workspace) -> Path | None:
@@ -291,10 +218,17 @@ def _oml_target(ws: Workspace, path: str) -> Path:
     return target
 
 
-def _existing_file(ws: Workspace, path: str) -> Path:
+def _pipeline_file(ws: Workspace, path: str) -> Path:
+    """An existing .yaml/.yml file in the project that is not a settings or secrets file:
+    validation messages quote what they read, so those files are never read as OML."""
     target = ws.resolve_path(path, must_exist=True)
     if not target.is_file():
         raise InvalidInputError(f"The argument 'path': '{path}' is not a file.")
+    if target.suffix.lower() not in OML_SUFFIXES or target.name.lower() in PROTECTED_NAMES:
+        raise InvalidInputError(
+            f"The argument 'path': '{path}' is not a pipeline file (.yaml or .yml, not"
+            " osiris_connections.yaml or osiris.yaml)."
+        )
     return target
 
 
