@@ -272,3 +272,23 @@ def test_a_model_without_tools_is_switched_to_text(project, server):
     assert "tools" in server.requests[0]["body"] and "tools" not in server.requests[1]["body"]
     again = open_chat(setup_for(project, server, session_id=agent.id))
     assert again.options.tools is False, "the resumed chat stays in text mode"
+
+
+def test_values_of_connection_variables_never_reach_the_model(project, server):
+    data = str(project / "data.json")
+    connections = project / "osiris_connections.yaml"
+    connections.write_text(connections.read_text().replace(data, "${MEMTEST_DATA}"))
+    with (project / ".env").open("a") as env:
+        env.write(f"MEMTEST_DATA={data}\n")
+    server.script(
+        Turn(tool_calls=[("list_connections", {})]),
+        Turn(tool_calls=[("discover", {"connection": "@memtest.default"})]),
+        Turn(text="done"),
+    )
+    agent = open_chat(setup_for(project, server))
+    agent.send("what is there?")
+    listing = json.loads(server.requests[1]["body"]["messages"][-1]["content"])
+    assert listing["connections"][0]["fields"] == {"path": "***"}
+    assert "movies" in server.requests[2]["raw"], "discovery itself still works"
+    for request in server.requests:
+        assert data not in request["raw"] and SECRET not in request["raw"]

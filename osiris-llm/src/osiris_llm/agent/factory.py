@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +75,8 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
             context=dict(setup.context or {}),
         )
         session.event("chat_start", **_model_fields(client), samples=ws.samples, tools=setup.tools)
+    # values of the variables the connections use reach the model as *** (host names included)
+    session.masker.add_secrets(connection_variable_values(ws))
     if client is not None:
         client.sink = session.event
     options = AgentOptions(
@@ -133,3 +137,23 @@ def register_connection_secrets(ws: ops.Workspace) -> list[str]:
             except OsirisError:
                 continue
     return secrets
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def connection_variable_values(ws: ops.Workspace) -> list[str]:
+    """The values of every ``${VAR}`` the connections file uses (environment, then .env files
+    next to it and in the project), so that no environment value is ever sent to a model."""
+    from osiris.connections.variables import read_dotenv
+
+    try:
+        path = ws.connections().path
+    except OsirisError:
+        return []
+    if path is None:
+        return []
+    names = set(_VARIABLE.findall(Path(path).read_text(encoding="utf-8")))
+    found = {**read_dotenv(ws.project_dir / ".env"), **read_dotenv(Path(path).parent / ".env")}
+    found.update(os.environ)
+    return [found[name] for name in sorted(names) if found.get(name)]
