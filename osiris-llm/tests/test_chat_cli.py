@@ -291,12 +291,12 @@ def test_ctrl_c_leaves_the_chat_resumable(here, server):
         proc.stdin.flush()
         server.wait_for_requests(1)
         proc.send_signal(signal.SIGINT)
-        out, _err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     finally:
         hold.set()
     assert proc.returncode == 130
     chat = ChatStore(here).latest()
-    assert f"Interrupted. Resume with: osiris chat --resume {chat.id}" in out
+    assert f"Interrupted. Resume with: osiris chat --resume {chat.id}" in err
     assert chat.state == "INTENT_CAPTURED"
     events = (here / "logs" / chat.id / "events.jsonl").read_text()
     assert '"chat_interrupted"' in events

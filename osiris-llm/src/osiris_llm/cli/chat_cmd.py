@@ -104,6 +104,11 @@ def chat(ctx: click.Context, **options: Any) -> None:
         agent.session.event("chat_error", error_type=type(exc).__name__, error=error)
         agent.session.log_exception("chat failed", exc)
         raise _with_resume_hint(exc, agent.id) from exc
+    except KeyboardInterrupt:
+        error = "interrupted"
+        agent.session.event("chat_interrupted", state=agent.state.value)
+        click.echo(f"\nInterrupted. Resume with: osiris chat --resume {agent.id}", err=True)
+        raise click.exceptions.Exit(130) from None
     finally:
         agent.close(error)
 
@@ -225,33 +230,28 @@ def _interactive(agent: Any) -> None:
         f"Chat {agent.id} · {escape(agent.client.provider.name)} {escape(agent.client.model)}."
         " Describe what should move where; Ctrl-D to leave."
     )
-    try:
-        _resumed_view(out, agent)
-        while True:
-            try:
-                text = out.input("[bold cyan]you>[/] ")
-            except EOFError:
-                out.print()
-                break
-            if not text.strip():
-                continue
-            sys.stdout.write("osiris> ")
-            try:
-                result = agent.send(text, on_text=_printer())
-            except OsirisError as exc:  # the model failed this turn: say so, keep the chat open
-                agent.session.event("chat_error", error_type=type(exc).__name__, error=str(exc))
-                out.print(f"\n[red]Error:[/] {escape(agent.mask(str(exc)))}")
-                continue
-            sys.stdout.write("\n")
-            render.show_turn(out, result, streamed=True)
-            if result.state == State.AWAITING_APPROVAL.value:
-                answer = out.input("Run it now? \\[y/N] ").strip().lower()
-                if answer in ("y", "yes"):
-                    render.show_run(out, agent.approve(on_event=None).run)
-    except KeyboardInterrupt:
-        agent.session.event("chat_interrupted", state=agent.state.value)
-        out.print(f"\nInterrupted. Resume with: osiris chat --resume {agent.id}")
-        raise click.exceptions.Exit(130) from None
+    _resumed_view(out, agent)
+    while True:
+        try:
+            text = out.input("[bold cyan]you>[/] ")
+        except EOFError:
+            out.print()
+            break
+        if not text.strip():
+            continue
+        sys.stdout.write("osiris> ")
+        try:
+            result = agent.send(text, on_text=_printer())
+        except OsirisError as exc:  # the model failed this turn: say so, keep the chat open
+            agent.session.event("chat_error", error_type=type(exc).__name__, error=str(exc))
+            out.print(f"\n[red]Error:[/] {escape(agent.mask(str(exc)))}")
+            continue
+        sys.stdout.write("\n")
+        render.show_turn(out, result, streamed=True)
+        if result.state == State.AWAITING_APPROVAL.value:
+            answer = out.input("Run it now? \\[y/N] ").strip().lower()
+            if answer in ("y", "yes"):
+                render.show_run(out, agent.approve(on_event=None).run)
     out.print(f"Saved. Resume with: osiris chat --resume {agent.id}")
 
 
