@@ -264,3 +264,36 @@ def test_the_issue_scenario_into_supabase(movies_project, mysql, postgres, monke
     assert data["run"]["rows_written"] == total + len(expected)
     for path in (p for p in project.rglob("*") if p.is_file() and p.name != ".env"):
         assert PLANTED.encode() not in path.read_bytes(), path
+
+
+def test_sql_mode_runs_the_given_query(movies_project, mysql, monkeypatch):
+    _project, source, target = movies_project
+    query = "SELECT director_id, name FROM directors WHERE country = 'Norway'"
+    oml = f"""\
+oml_version: "0.1.0"
+name: norway-directors
+steps:
+  - id: read-norway
+    component: mysql.extractor
+    mode: read
+    config: {{connection: "@mysql.db_movies", query: "{query}"}}
+  - id: write-norway
+    component: mysql.writer
+    mode: write
+    needs: [read-norway]
+    config: {{connection: "@mysql.target", table: norway, mode: replace, create_table: true,
+             primary_key: [director_id]}}
+"""
+    with LLMTestServer() as server:
+        server.script(Turn(tool_calls=[("propose_pipeline", {"oml": oml, "summary": "s"})]))
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-t")
+        code, out, err = osiris(
+            "chat", "--sql", query, "--connection", "@mysql.db_movies",
+            "-m", "write it into @mysql.target table norway",
+            "--base-url", server.openai_url, "--yes", "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        assert query in server.requests[0]["body"]["messages"][0]["content"]
+    data = json.loads(out)
+    assert data["state"] == "COMPLETE" and data["run"]["rows_written"] == 1
+    assert mysql.sql(target, "SELECT director_id, name FROM norway") == mysql.sql(source, query)

@@ -116,12 +116,14 @@ def test_flags_that_do_not_go_together_are_exit_2(here):
 
 
 def test_sql_mode_builds_around_the_query(here, server):
-    server.script(Turn(text="Which target?"))
     query = "SELECT id, title FROM movies"
-    code, _out, _ = osiris("chat", "--sql", query, "--connection", "@memtest.default", "--json")
+    server.script(PROPOSE, Turn(text="I will use your query."))  # PROPOSE reads the table
+    code, out, _ = osiris("chat", "--sql", query, "--connection", "@memtest.default", "--json")
     assert code == 0
     system = server.requests[0]["body"]["messages"][0]["content"]
     assert query in system and "exactly that query" in system
+    assert "no read step runs the given query unchanged" in server.requests[1]["raw"]
+    assert json.loads(out)["state"] == "REGENERATE_ONCE"
 
 
 def test_refused_key_and_unknown_model_are_exit_2(here, server):

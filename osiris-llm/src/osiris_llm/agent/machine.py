@@ -356,6 +356,8 @@ class ChatAgent:
             self.transition(State.VALIDATE_OML)
         target = self._target_path(oml)
         checked = ops.validate_oml(self.ws, oml, path=target)
+        if self.record.context.get("sql"):
+            checked = _with_sql_check(checked, oml, self.record.context)
         errors = checked["errors"]
         self.store.add_proposal(
             self.id, oml, summary, valid=checked["valid"], errors=errors, path=target, via=via
@@ -451,6 +453,20 @@ class ChatAgent:
             pipeline={"path": path, "valid": True, "errors": []},
             run={**summary, "error": run.get("error"), "steps": run.get("steps")},
         )
+
+
+def _with_sql_check(checked: dict[str, Any], oml: str, context: dict[str, Any]) -> dict[str, Any]:
+    """--sql mode: the pipeline must read with exactly the given query on the given connection."""
+    if proposals.reads_query(oml, context["sql"], context.get("connection")):
+        return checked
+    error = {
+        "path": "steps",
+        "message": f"no read step runs the given query unchanged on {context.get('connection')}",
+        "fix": "add a read step with config.connection and config.query exactly as given",
+        "line": None,
+        "column": None,
+    }
+    return {**checked, "valid": False, "errors": [*checked["errors"], error]}
 
 
 def _no_tool_support(exc: LLMError) -> bool:

@@ -74,6 +74,24 @@ def describe(oml: str, order: list[str] | None = None, *, folder: str = "") -> d
     }
 
 
+def reads_query(oml: str, sql: str, connection: str | None) -> bool:
+    """Whether a read step runs ``sql`` (whitespace and a final ; aside) on ``connection``."""
+
+    def norm(text: Any) -> str:
+        return " ".join(str(text).split()).rstrip(";").strip()
+
+    data = _load(oml)
+    for step in (data.get("steps") or []) if isinstance(data, dict) else []:
+        config = step.get("config") if isinstance(step, dict) else None
+        if step.get("mode") != "read" or not isinstance(config, dict):
+            continue
+        if norm(config.get("query", "")) == norm(sql) and (
+            connection is None or config.get("connection") == connection
+        ):
+            return True
+    return False
+
+
 def write_effect(config: dict[str, Any], folder: str = "") -> str:
     """One sentence: what a write step will do to its target."""
     mode = str(config.get("write_mode") or config.get("mode") or "append")
