@@ -170,6 +170,13 @@ def test_slow_reply_is_a_timeout(server, kind):
 
 
 @BOTH
+def test_a_slow_reply_within_the_timeout_is_a_reply(server, kind):
+    server.script(Turn(text="eventually", delay_s=0.5))
+    reply = make(kind, server, timeout_s=10).chat(ChatRequest(messages=[Message("user", "hi")]))
+    assert reply.text == "eventually"
+
+
+@BOTH
 def test_unreachable_server(kind):
     provider = (OpenAIProvider if kind == "openai" else AnthropicProvider)(
         ProviderConfig(model="m", api_key="k", base_url="http://127.0.0.1:9/v1", timeout_s=2)
