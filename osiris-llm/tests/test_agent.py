@@ -256,7 +256,7 @@ def test_missing_key_and_unknown_provider_are_exit_2(project, server):
         open_chat(setup)
     assert caught.value.exit_code == 2
     setup.cli_settings = {"provider": "nope"}
-    with pytest.raises(InvalidInputError, match="Installed: anthropic, openai"):
+    with pytest.raises(InvalidInputError, match="Installed: anthropic, echo, openai"):
         open_chat(setup)
 
 

@@ -311,3 +311,15 @@ def test_interactive_chat_survives_a_failed_turn(here, server):
     assert proc.returncode == 0, err
     assert "Error: The openai service" in out and "refused the API key" in out
     assert "osiris> Hello again." in out
+
+
+def test_a_third_party_provider_is_listed_and_chats(here, monkeypatch):
+    code, out, _ = osiris("llm", "providers", "--json")
+    echo = next(p for p in json.loads(out) if p["name"] == "echo")
+    assert echo["distribution"] == "osiris-llm-echoprovider" and echo["api_key_env"] is None
+    code, out, _ = osiris("plugins", "--json")
+    assert any(p["distribution"] == "osiris-llm-echoprovider" for p in json.loads(out))
+    monkeypatch.delenv("OSIRIS_LLM_BASE_URL")
+    code, out, err = osiris("chat", "--provider", "echo", "-m", "hello there", "--json")
+    assert code == 0, err
+    assert json.loads(out)["reply"] == "echo: hello there"
