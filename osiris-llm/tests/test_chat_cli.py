@@ -268,7 +268,12 @@ def _spawn(here: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def test_interactive_chat_streams_and_runs_after_yes(here, server):
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_interactive_chat_streams_and_runs_after_yes(here, server, monkeypatch, kind):
+    if kind == "anthropic":
+        monkeypatch.setenv("OSIRIS_LLM_PROVIDER", "anthropic")
+        monkeypatch.setenv("OSIRIS_LLM_BASE_URL", server.anthropic_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-000")
     server.script(
         Turn(text="Checking your connections first.", tool_calls=[("list_connections", {})]),
         Turn(text="Here it is.", tool_calls=PROPOSE.tool_calls),
