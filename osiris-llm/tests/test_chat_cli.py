@@ -123,7 +123,10 @@ def test_sql_mode_builds_around_the_query(here, server):
     system = server.requests[0]["body"]["messages"][0]["content"]
     assert query in system and "exactly that query" in system
     assert "no read step runs the given query unchanged" in server.requests[1]["raw"]
-    assert json.loads(out)["state"] == "REGENERATE_ONCE"
+    data = json.loads(out)
+    assert data["state"] == "REGENERATE_ONCE"
+    assert data["pipeline"]["valid"] is False, "the JSON shows the proposal sent back"
+    assert "given query" in data["pipeline"]["errors"][-1]["message"]
 
 
 def test_refused_key_and_unknown_model_are_exit_2(here, server):

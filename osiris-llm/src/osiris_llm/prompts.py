@@ -25,7 +25,7 @@ OML_MODES = {"extract": "read", "write": "write", "transform": "transform"}
 
 OML_RULES = """\
 OML v0.1.0 rules (a pipeline is one YAML document):
-- Top level: oml_version: "0.1.0" (quoted), name (lowercase-with-dashes), steps (non-empty list);
+- Top level: oml_version: "0.1.0" (quoted), name (e.g. copy-movies), steps (non-empty list);
   optional: description, params, profiles. No other top-level key.
 - Each step: id (letters, digits, _ - .; unique), component (one listed below), mode (read,
   write or transform, one the component supports), config (the component's fields only),

@@ -182,8 +182,9 @@ class ChatAgent:
                 oml, rest = proposals.yaml_block(reply.text)
                 if oml is None:
                     result.state = self.state.value
-                    return result
+                    return result  # an answer or a question in plain text
                 outcome = self._propose(oml, rest, via="text")
+                result.pipeline = outcome.get("pipeline")
                 if outcome.get("retry"):
                     errors = json.dumps(outcome["result"], ensure_ascii=False)
                     self._remember(Message("user", f"The pipeline is invalid: {errors}"))
@@ -199,6 +200,8 @@ class ChatAgent:
                     )
                     continue
                 stop = self._dispatch(call)
+            if stop is not None and stop.get("pipeline"):
+                result.pipeline = stop["pipeline"]  # the latest proposal, even one sent back
             if stop is not None and not stop.get("retry"):
                 return self._finish(result, stop)
         self.session.event("chat_loop_stopped", rounds=self.options.max_tool_rounds)
@@ -211,7 +214,7 @@ class ChatAgent:
 
     def _finish(self, result: TurnResult, outcome: dict[str, Any]) -> TurnResult:
         result.state = self.state.value
-        result.pipeline = outcome.get("pipeline")
+        result.pipeline = outcome.get("pipeline") or result.pipeline
         result.proposal = outcome.get("proposal")
         result.question = outcome.get("question")
         if result.question:
