@@ -66,6 +66,9 @@ def describe(oml: str, order: list[str] | None = None, *, folder: str = "") -> d
             item["effect"] = write_effect(config, folder)
         elif step.get("mode") == "read":
             item["effect"] = read_effect(config)
+        elif step.get("mode") == "transform":
+            inputs = ", ".join(item["needs"]) or "no input"
+            item["effect"] = f"computes a new table from {inputs} (nothing is written)"
         steps.append(item)
     return {
         "name": data.get("name") if isinstance(data, dict) else None,

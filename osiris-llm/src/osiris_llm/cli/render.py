@@ -80,3 +80,10 @@ def show_run(out: Any, run: dict[str, Any]) -> None:
         out.print(
             f"[red]Run failed[/]: {escape(str(run.get('error')))} (session {run['session']})."
         )
+    steps = run.get("steps") or {}
+    width = max((len(k) for k in steps), default=0)
+    for step_id, step in steps.items():
+        rows = step.get("rows")
+        rows_text = f"{rows:>10,} rows" if isinstance(rows, int) else ""
+        line = f"  {step_id:<{width}}  {step.get('status') or '?':<9} {rows_text}".rstrip()
+        out.print(escape(line))
