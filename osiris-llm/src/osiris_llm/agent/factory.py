@@ -56,17 +56,21 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
             secrets.append(client.provider.config.api_key)
         directory = setup.prompts_dir or project / "prompts"
         prompts = load_prompts(directory, secrets)
+    # values of the variables the connections use reach the model as *** (host names included)
+    variables = connection_variable_values(ws)
     store = ChatStore(project, mask=_mask)
     assert ws.logs_dir is not None
     if setup.session_id:
         record = store.get(setup.session_id)
         session = Session(ws.logs_dir, kind="chat", session_id=record.id)
+        session.masker.add_secrets(variables)
         if setup.context:
             record.context.update(setup.context)
             store.update(record.id, context=record.context)
         session.event("chat_resume", state=record.state, **_model_fields(client))
     else:
         session = Session(ws.logs_dir, kind="chat")
+        session.masker.add_secrets(variables)
         record = store.create(
             session.id,
             State.INIT.value,
@@ -75,8 +79,6 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
             context=dict(setup.context or {}),
         )
         session.event("chat_start", **_model_fields(client), samples=ws.samples, tools=setup.tools)
-    # values of the variables the connections use reach the model as *** (host names included)
-    session.masker.add_secrets(connection_variable_values(ws))
     if client is not None:
         client.sink = session.event
     options = AgentOptions(
