@@ -292,3 +292,18 @@ def test_values_of_connection_variables_never_reach_the_model(project, server):
     assert "movies" in server.requests[2]["raw"], "discovery itself still works"
     for request in server.requests:
         assert data not in request["raw"] and SECRET not in request["raw"]
+
+
+def test_out_and_an_existing_file_of_someone_else(project, server):
+    propose = Turn(tool_calls=[("propose_pipeline", {"oml": PIPELINE, "summary": "s"})])
+    server.script(propose)
+    agent = open_chat(setup_for(project, server, out="pipes/mine.yaml"))
+    assert agent.send("copy").pipeline["path"] == "pipes/mine.yaml"
+    assert (project / "pipes/mine.yaml").read_text() == PIPELINE
+    (project / "pipelines").mkdir()
+    (project / "pipelines/copy-movies.yaml").write_text("# the person's own file\n")
+    server.script(propose)
+    other = open_chat(setup_for(project, server))
+    path = other.send("copy").pipeline["path"]
+    assert path == f"pipelines/copy-movies-{other.id.rsplit('_', 1)[-1]}.yaml"
+    assert (project / "pipelines/copy-movies.yaml").read_text() == "# the person's own file\n"

@@ -103,12 +103,14 @@ def test_plain_output_shows_the_proposal(here, server):
     assert "osiris chat --approve --session chat_" in out
 
 
-def test_flags_that_do_not_go_together_are_exit_2(here):
+def test_flags_that_do_not_go_together_are_exit_2(here, server):
     for args, words in [
         (["--approve"], "--approve needs --session"),
         (["--yes"], "--yes applies to -m"),
         (["--sql", "SELECT 1"], "--sql and --connection go together"),
         (["--sql", "DELETE FROM movies", "--connection", "@mysql.x"], "--sql: "),
+        (["-m", "x", "--out", "../elsewhere.yaml"], "outside the project directory"),
+        (["-m", "x", "--out", "notes.txt"], "must end with .yaml"),
     ]:
         code, _, err = osiris("chat", *args)
         assert code == 2, args

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from osiris.errors import OsirisError
+from osiris.errors import InvalidInputError, OsirisError
 
 from osiris_llm import operations as ops
 from osiris_llm.agent.machine import AgentOptions, ChatAgent, State
@@ -48,6 +48,10 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
         logs_dir=setup.logs_dir,
         samples=settings.send_samples and not setup.no_samples,
     )
+    if setup.out is not None:  # refused before any model call, not after the proposal
+        target = ws.resolve_path(setup.out)
+        if target.suffix.lower() not in (".yaml", ".yml"):
+            raise InvalidInputError(f"--out {setup.out} must end with .yaml or .yml.")
     secrets = register_connection_secrets(ws)
     client = _client(settings, ws, setup) if setup.need_model else None
     prompts = Prompts()

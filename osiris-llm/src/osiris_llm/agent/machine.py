@@ -426,7 +426,13 @@ class ChatAgent:
                 hint=f"Continue it with `osiris chat -m TEXT --session {self.id}`.",
             )
         path = self.record.pipeline_path
-        oml = (self.ws.project_dir / path).read_text(encoding="utf-8")
+        try:
+            oml = (self.ws.project_dir / path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(
+                f"The proposed pipeline {path} cannot be read ({exc.strerror}).",
+                hint=f"Ask for it again with `osiris chat -m TEXT --session {self.id}`.",
+            ) from None
         self.store.update(self.id, approved_pipeline=oml, approved_at=_now())
         self.session.event("chat_approved", path=path)
         self.transition(State.RUN)
