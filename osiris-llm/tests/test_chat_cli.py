@@ -73,6 +73,7 @@ def test_message_json_then_approve(here, server):
     code, out, _ = osiris("chat", "sessions", "show", chat_id, "--json")
     shown = json.loads(out)
     assert shown["run"]["rows_written"] == 3
+    assert shown["usage"] == {"calls": 2, "tokens_in": 22, "tokens_out": 10}
     assert [p["valid"] for p in shown["proposals"]] == [True]
     assert shown["states"][-1] == {"from": "RUN", "to": "COMPLETE"}
     code, out, _ = osiris("chat", "sessions", "show", chat_id)

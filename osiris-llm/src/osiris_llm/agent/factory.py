@@ -84,7 +84,7 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
         )
         session.event("chat_start", **_model_fields(client), samples=ws.samples, tools=setup.tools)
     if client is not None:
-        client.sink = session.event
+        client.sink = _recorder(session, store, record.id)
     options = AgentOptions(
         max_tool_rounds=settings.max_tool_rounds,
         max_regenerations=settings.max_regenerations,
@@ -111,6 +111,17 @@ def _client(settings: LLMSettings, ws: ops.Workspace, setup: ChatSetup) -> Any:
 
     choice = choose_provider(settings, ws.registry(), setup.environ, ws.project_dir)
     return LLMClient(choice.build(), fallback_model=settings.fallback_model)
+
+
+def _recorder(session: Any, store: ChatStore, chat_id: str) -> Any:
+    """The client's event sink: every event into the session, each answer's usage into the store."""
+
+    def sink(name: str, **fields: Any) -> None:
+        record = session.event(name, **fields)
+        if name == "llm_response":
+            store.add_llm_call(chat_id, record)
+
+    return sink
 
 
 def _model_fields(client: Any) -> dict[str, Any]:

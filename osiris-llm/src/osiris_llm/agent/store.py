@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS tool_calls (
 CREATE TABLE IF NOT EXISTS states (
   chat_id TEXT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS llm_calls (
+  chat_id TEXT NOT NULL, model TEXT NOT NULL, tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL, latency_ms INTEGER NOT NULL, stop_reason TEXT, at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS proposals (
   chat_id TEXT NOT NULL, seq INTEGER NOT NULL, oml TEXT NOT NULL, summary TEXT NOT NULL,
   valid INTEGER NOT NULL, errors TEXT NOT NULL, path TEXT, via TEXT NOT NULL, created_at TEXT NOT NULL
@@ -150,7 +154,7 @@ class ChatStore:
         self.get(chat_id)
         shutil.rmtree(self.path.parent / "chat" / chat_id, ignore_errors=True)
         with self._tx() as db:
-            for table in ("messages", "tool_calls", "states", "proposals"):
+            for table in ("messages", "tool_calls", "states", "proposals", "llm_calls"):
                 db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))
             db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
 
@@ -230,6 +234,30 @@ class ChatStore:
             "SELECT from_state, to_state FROM states WHERE chat_id = ? ORDER BY rowid", (chat_id,)
         )
         return [(r[0], r[1]) for r in rows.fetchall()]
+
+    def add_llm_call(self, chat_id: str, record: dict[str, Any]) -> None:
+        """One model answer: which model, tokens in and out, latency (from ``llm_response``)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO llm_calls VALUES (?,?,?,?,?,?,?)",
+                (
+                    chat_id,
+                    record.get("model") or "",
+                    int(record.get("tokens_in") or 0),
+                    int(record.get("tokens_out") or 0),
+                    int(record.get("latency_ms") or 0),
+                    record.get("stop_reason"),
+                    record.get("ts") or utc_now_iso(),
+                ),
+            )
+
+    def usage(self, chat_id: str) -> dict[str, int]:
+        row = self._db.execute(
+            "SELECT count(*), COALESCE(SUM(tokens_in), 0), COALESCE(SUM(tokens_out), 0)"
+            " FROM llm_calls WHERE chat_id = ?",
+            (chat_id,),
+        ).fetchone()
+        return {"calls": row[0], "tokens_in": row[1], "tokens_out": row[2]}
 
     def add_proposal(
         self,

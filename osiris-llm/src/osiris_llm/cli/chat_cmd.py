@@ -345,6 +345,7 @@ def sessions_show(session_id: str, as_json: bool) -> None:
                 if record.run_session
                 else None
             ),
+            "usage": store.usage(record.id),
             "states": [{"from": a, "to": b} for a, b in store.states(record.id)],
             "messages": [m.to_json() for m in store.messages(record.id)],
             "tool_calls": store.tool_calls(record.id),
@@ -355,7 +356,12 @@ def sessions_show(session_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(f"Chat {data['session_id']} · {data['state']} · {data['provider']} {data['model']}")
+    usage = data["usage"]
+    click.echo(
+        f"Chat {data['session_id']} · {data['state']} · {data['provider']} {data['model']} ·"
+        f" {usage['calls']} model calls, {usage['tokens_in']:,} tokens in,"
+        f" {usage['tokens_out']:,} out"
+    )
     if data["pipeline"]:
         click.echo(f"Pipeline: {data['pipeline']}")
     for message in data["messages"]:
