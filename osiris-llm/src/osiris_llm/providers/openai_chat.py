@@ -113,8 +113,12 @@ def _read_reply(completion: Any, model: str) -> Reply:
             f"The openai model {model} refused to answer: {message.refusal or 'content filter'}."
         )
     calls = tuple(
-        ToolCall(c.id, c.function.name, parse_tool_arguments(c.function.name, c.function.arguments))
-        for c in message.tool_calls or ()
+        ToolCall(
+            c.id or f"call_{i}",  # some compatible servers send no id
+            c.function.name,
+            parse_tool_arguments(c.function.name, c.function.arguments),
+        )
+        for i, c in enumerate(message.tool_calls or ())
     )
     usage = completion.usage
     return Reply(
@@ -159,8 +163,8 @@ def _read_stream(stream: Any, model: str, on_text: TextCallback) -> Reply:
             f"The openai model {model} refused to answer: {''.join(refusal) or 'content filter'}."
         )
     tool_calls = tuple(
-        ToolCall(s["id"], s["name"], parse_tool_arguments(s["name"], s["arguments"]))
-        for _, s in sorted(calls.items())
+        ToolCall(s["id"] or f"call_{i}", s["name"], parse_tool_arguments(s["name"], s["arguments"]))
+        for i, s in sorted(calls.items())
     )
     return Reply(
         text="".join(text),
