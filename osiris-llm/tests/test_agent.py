@@ -101,6 +101,11 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
         for line in (project / "logs" / agent.id / "events.jsonl").read_text().splitlines()
     ]
     assert_lines_valid([project / "logs" / agent.id / "events.jsonl"])
+    system = (project / "logs" / agent.id / "system_prompt.txt").read_text()
+    first = server.bodies()[0]
+    sent = first["system"] if kind == "anthropic" else first["messages"][0]["content"]
+    assert system == sent
+    assert "## memtest.writer" in system and "@memtest.default" in system
     names = [e["event"] for e in events]
     assert names.count("chat_state") == len(states)
     assert names.count("llm_request") == names.count("llm_response") == 6

@@ -98,6 +98,7 @@ class ChatAgent:
         self.prompts = prompts
         self.options = options
         self.messages = _complete_history(store.messages(record.id))
+        self._last_system: str | None = None
 
     @property
     def id(self) -> str:
@@ -224,9 +225,13 @@ class ChatAgent:
         return result
 
     def _call_model(self, on_text: TextCallback | None) -> Reply:
+        system = self.system_prompt()
+        if system != self._last_system:  # the session shows exactly what the model was told
+            self.session.write_text("system_prompt.txt", system)
+            self._last_system = system
         request = ChatRequest(
             messages=list(self.messages),
-            system=self.system_prompt(),
+            system=system,
             tools=TOOLS if self.options.tools else (),
             temperature=self.options.temperature,
             max_tokens=self.options.max_tokens,
