@@ -160,6 +160,7 @@ def test_llm_doctor(here, server, monkeypatch):
     assert code == 0
     report = json.loads(out)
     assert report["ok"] is True and report["served_model"] == "gpt-4o-mini"
+    assert report["sources"]["base_url"] == "ENV" and report["sources"]["model"] == "DEFAULT"
     assert isinstance(report["latency_ms"], int)
     server.script(Turn(status=401))
     assert osiris("llm", "doctor")[0] == 2

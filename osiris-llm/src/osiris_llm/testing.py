@@ -107,11 +107,6 @@ class LLMTestServer:
         with self._lock:
             self._turns.extend(turns)
 
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._turns)
-
     def wait_for_requests(self, count: int, timeout: float = 30.0) -> None:
         """Block until ``count`` requests arrived (an event to wait on, not a sleep)."""
         with self._lock:

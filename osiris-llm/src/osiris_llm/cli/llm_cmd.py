@@ -68,7 +68,12 @@ def doctor(provider: str | None, model: str | None, base_url: str | None, as_jso
     from osiris_llm.settings import choose_provider, load_llm_settings
 
     settings = load_llm_settings({"provider": provider, "model": model, "base_url": base_url})
-    report: dict[str, Any] = {"provider": settings.provider, "model": settings.model, "ok": False}
+    report: dict[str, Any] = {
+        "provider": settings.provider,
+        "model": settings.model,
+        "ok": False,
+        "sources": dict(settings.sources or {}),  # where each setting came from (CLI, ENV, ...)
+    }
     try:
         choice = choose_provider(settings, build_registry())
         config = choice.config
