@@ -67,6 +67,7 @@ def open_chat(setup: ChatSetup) -> ChatAgent:
     if setup.session_id:
         record = store.get(setup.session_id)
         session = Session(ws.logs_dir, kind="chat", session_id=record.id)
+        session.started_at = record.created_at  # status.json spans the whole chat
         session.masker.add_secrets(variables)
         if setup.context:
             record.context.update(setup.context)
