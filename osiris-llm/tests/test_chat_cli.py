@@ -335,3 +335,12 @@ def test_a_third_party_provider_is_listed_and_chats(here, monkeypatch):
     code, out, err = osiris("chat", "--provider", "echo", "-m", "hello there", "--json")
     assert code == 0, err
     assert json.loads(out)["reply"] == "echo: hello there"
+
+
+def test_temperature_and_max_tokens_reach_the_request(here, server, monkeypatch):
+    (here / "osiris.yaml").write_text("llm:\n  max_tokens: 321\n  temperature: 0.9\n")
+    monkeypatch.setenv("OSIRIS_LLM_TEMPERATURE", "0.3")  # the variable wins over the file
+    server.script(Turn(text="ok"))
+    assert osiris("chat", "-m", "hi", "--json")[0] == 0
+    body = server.requests[0]["body"]
+    assert body["temperature"] == 0.3 and body["max_tokens"] == 321
