@@ -81,7 +81,7 @@ name: branches
 description: Two sources, each written twice; one branch may fail.
 metadata:
   intent: copy both sources into the warehouse and count them
-  chat_session: chat_20261122T041500Z_abcdef
+  chat_session: chat_20261122T041500Z_7a1b2c
 steps:
   - id: read-a
     component: rk.source

@@ -62,6 +62,7 @@ def test_failed_run_page_puts_the_failing_step_first(tmp_path):
     assert '<a href="#step-read-b" id="failed-step">read-b</a>' in html
     assert "Skipped because of it: write-b, count-b" in html
     assert 'class="dag-node status-failed"' in html and 'class="dag-node status-skipped"' in html
+    assert html.count("skipped: never started") == 2  # listed under the timeline's bars
     # the error text is shown, never interpreted
     assert "<script>window.pwned" not in html and "&lt;/script&gt;&lt;script&gt;" in html
     assert 'id="run-status">failed<' in html and "exit code <b>1</b>" in html
@@ -222,3 +223,51 @@ def test_remote_run_shows_the_e2b_badge_and_sandbox_details():
         assert "adapter **e2b**" in package.runcard_text
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def outside_tmp():
+    """A logs folder outside pytest's tmp folders (whose event lines core's conftest checks):
+    for sessions other packages will write, or broken on purpose."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="osiris-report-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_discovery_session_gets_its_section(outside_tmp, tmp_path):
+    from osiris.session import Session
+
+    session = Session(outside_tmp, kind="discovery")
+    session.event("discover_start", connection="@mysql.movies")
+    session.event("discover_table", table="movies", columns=9, rows=36)
+    session.event("discover_complete", tables=1, duration_ms=120)
+    session.close()
+    html = render_session(load_session(session.dir))
+    assert_self_contained(html)
+    section = html[html.index('id="discovery"') :]
+    assert "discover_table" in section and "&quot;table&quot;: &quot;movies&quot;" in section
+    assert 'class="badge kind">discovery<' in html
+
+
+def test_a_broken_session_still_gets_a_page_and_an_aiop(outside_tmp, tmp_path):
+    from osiris.report.export import build_package
+    from osiris.testing.session_checks import assert_aiop_valid
+
+    result = rk.compile_and_run(rk.branches_oml(tmp_path), outside_tmp)
+    session = result.session_dir
+    with (session / "events.jsonl").open("a", encoding="utf-8") as events:
+        events.write('{"ts": "2026-12-02T00:00:00.000Z", "event": "step_sta')  # a torn line
+    (session / "status.json").write_text("{not json")
+    (session / "manifest.yaml").write_bytes(b"\xff\xfe not yaml: [")
+    html = render_session(load_session(session))
+    assert 'id="run-status">unfinished<' in html and "read-b" in html
+    options = {"max_core_bytes": 300_000, "annex": True, "annex_gzip": False, "runcard": True}
+    target = tmp_path / "broken" / "aiop.json"
+    target.parent.mkdir()
+    target.write_bytes(build_package(session, options=options).files["aiop.json"])
+    doc = assert_aiop_valid(target)
+    assert doc["evidence"]["run"]["status"] == "unfinished"
+    assert {s["step_id"]: s["status"] for s in doc["evidence"]["steps"]}["write-b"] == "succeeded"

@@ -207,19 +207,17 @@ def aiop(
     out_path: str | None,
     max_core_bytes: int | None,
 ) -> None:
-    """The AI Operation Package of SESSION (default: the last run), on stdout or in --out.
+    """The AI Operation Package of SESSION (default: the newest), on stdout or in --out.
 
     Runs export it automatically to logs/<session>/aiop/; this rebuilds it from the session.
     """
-    from osiris.report.export import build_package, write_package
-    from osiris.report.settings import aiop_options, load
+    from osiris.report.export import package_for, write_package
+    from osiris.report.settings import load
     from osiris.session import find_session, resolve_logs_dir
 
     info = find_session(resolve_logs_dir(logs_dir), session_ref)
     settings = load({"max_core_bytes": max_core_bytes} if max_core_bytes else None)
-    package = build_package(
-        info.path, options=aiop_options(settings), effective=settings.effective()
-    )
+    package = package_for(info.path, settings=settings)
     text = package.core_text if fmt == "json" else package.runcard_text
     if out_path is None:
         click.echo(text, nl=False)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from osiris.cli.adapter_options import adapter_cli_options
 from osiris.errors import InvalidInputError, OsirisError
 
 
@@ -45,6 +46,7 @@ from osiris.errors import InvalidInputError, OsirisError
 @click.option("--adapter", default="local", show_default=True, help="Execution adapter.")
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+@adapter_cli_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -59,6 +61,7 @@ def run(
     adapter: str,
     verbose: bool,
     as_json: bool,
+    adapter_options: dict[str, Any],
 ) -> None:
     """Run TARGET: an OML pipeline file, a compiled DIR or DIR/manifest.yaml.
 
@@ -98,6 +101,7 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
+        adapter_options=adapter_options,
     )
     _finish(result, as_json)
 

@@ -1,7 +1,7 @@
 """Cutting an AIOP to ``max_core_bytes``, deterministically, saying what was cut.
 
 Order of sacrifice: driver events in the middle of the timeline, then the other run, adapter
-and step events, then the OML text. Events that the narrative or the evidence rows cite, the
+and step events, then the OML text. Events that the narrative, the run or an error cites, the
 run's first and last events and every ``step_error`` are never cut. Within each group the
 first half and the last half of the kept budget survive (the start and the end of a run are
 where an LLM looks first). The full streams are always in the annex.
@@ -13,9 +13,11 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from osiris.report.aiop import cited_ids, dumps, is_key_event
+from osiris.report.aiop import cited_ids, compact, dumps, is_key_event, layout_list_bytes
 
 ALWAYS_KEPT = ("run_start", "run_complete", "run_error", "step_error")
+TIMELINE_LEVEL = 2
+"""Nesting of ``evidence.timeline`` in the document (root 0, ``evidence`` 1)."""
 TEXT_MARKER = "\n# ... truncated by the AIOP size limit: {n} more characters (see oml.yaml)\n"
 
 
@@ -35,10 +37,13 @@ def fit_to_budget(doc: dict[str, Any], limit: int) -> tuple[dict[str, Any], str]
         else:
             rest.append(index)
 
-    def attempt(k_key: int, k_rest: int, oml_chars: int | None = None) -> tuple[dict, str]:
+    line_bytes = [_size(compact(item)) for item in timeline]
+
+    def attempt(k_key: int, k_rest: int, oml_chars: int | None = None) -> tuple[dict, list[int]]:
+        """The cut document (timeline left empty) and the timeline indices it keeps."""
         kept = sorted([*must, *_ends(key, k_key), *_ends(rest, k_rest)])
         cut = copy.copy(doc)
-        cut["evidence"] = {**doc["evidence"], "timeline": [timeline[i] for i in kept]}
+        cut["evidence"] = {**doc["evidence"], "timeline": []}
         sections = [
             {
                 "section": "evidence.timeline",
@@ -73,22 +78,31 @@ def fit_to_budget(doc: dict[str, Any], limit: int) -> tuple[dict[str, Any], str]
         meta = copy.deepcopy(doc["metadata"])
         meta["truncation"] = {"applied": True, "sections": sections}
         cut["metadata"] = meta
+        return cut, kept
+
+    def fits(k_key: int, k_rest: int, oml_chars: int | None = None) -> bool:
+        """Measured without serialising the timeline: its rows' sizes are known."""
+        cut, kept = attempt(k_key, k_rest, oml_chars)
+        empty = _size(dumps(cut))
+        rows = layout_list_bytes([line_bytes[i] for i in kept], TIMELINE_LEVEL)
+        return empty - len("[]") + rows <= limit
+
+    def final(k_key: int, k_rest: int, oml_chars: int | None = None) -> tuple[dict, str]:
+        cut, kept = attempt(k_key, k_rest, oml_chars)
+        cut["evidence"]["timeline"] = [timeline[i] for i in kept]
         return cut, dumps(cut)
 
-    def fits(result: tuple[dict, str]) -> bool:
-        return _size(result[1]) <= limit
-
-    if fits(attempt(len(key), 0)):
-        k = _largest(len(rest), lambda k: fits(attempt(len(key), k)))
-        return attempt(len(key), k)
-    if fits(attempt(0, 0)):
-        k = _largest(len(key), lambda k: fits(attempt(k, 0)))
-        return attempt(k, 0)
+    if fits(len(key), 0):
+        k = _largest(len(rest), lambda k: fits(len(key), k))
+        return final(len(key), k)
+    if fits(0, 0):
+        k = _largest(len(key), lambda k: fits(k, 0))
+        return final(k, 0)
     oml = doc["semantic"].get("oml") or ""
-    if oml and fits(attempt(0, 0, 0)):
-        n = _largest(len(oml), lambda n: fits(attempt(0, 0, n)))
-        return attempt(0, 0, n)
-    cut, _ = attempt(0, 0, 0 if oml else None)
+    if oml and fits(0, 0, 0):
+        n = _largest(len(oml), lambda n: fits(0, 0, n))
+        return final(0, 0, n)
+    cut, _ = final(0, 0, 0 if oml else None)
     cut["metadata"]["truncation"]["over_budget"] = True  # too many steps to fit: say so
     return cut, dumps(cut)
 

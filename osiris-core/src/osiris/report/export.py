@@ -27,7 +27,8 @@ from osiris.report.runcard import render_runcard
 if TYPE_CHECKING:
     from osiris.session import Session
 
-Mask = Callable[[Any], Any]
+Mask = Callable[[str], str]
+"""Masks secret values in a file's text (``Session.mask`` and ``Masker.mask`` both do)."""
 
 
 @dataclass
@@ -56,7 +57,7 @@ def build_package(
     """Render the AIOP of ``session_dir`` with the ``aiop`` settings in ``options``."""
     from osiris.masking import process_masker
 
-    mask = mask or process_masker.mask_obj
+    mask = mask or process_masker.mask
     view = load_session(Path(session_dir))
     annex = _annex(view, mask, gzip_it=bool(options["annex_gzip"])) if options["annex"] else {}
     size = {
@@ -69,8 +70,9 @@ def build_package(
         {"file": name, "records": records, "bytes": len(data)}
         for name, (records, data) in annex.items()
     ]
-    doc = mask(doc)
     doc, text = fit_to_budget(doc, size["max_core_bytes"])
+    text = mask(text)  # the session was masked when written: this catches anything since
+    doc = json.loads(text)
     files = {"aiop.json": text.encode("utf-8")}
     if options["runcard"]:
         files["runcard.md"] = render_runcard(doc).encode("utf-8")
@@ -97,6 +99,20 @@ def write_package(package: Package, out_dir: Path) -> list[Path]:
     return [out_dir / name for name in package.files]
 
 
+def package_for(session_dir: Path, *, settings: Any = None, mask: Mask | None = None) -> Package:
+    """The AIOP of ``session_dir`` under the project's settings: the library entry point.
+
+    ``settings`` is an ``osiris.settings.Settings`` (loaded from osiris.yaml when omitted);
+    ``package.doc`` is the document, ``package.files`` the bytes of every file.
+    """
+    from osiris.report.settings import aiop_options, load
+
+    settings = settings if settings is not None else load()
+    return build_package(
+        session_dir, options=aiop_options(settings), effective=settings.effective(), mask=mask
+    )
+
+
 def export_aiop(
     session_dir: Path,
     out_dir: Path | None = None,
@@ -104,19 +120,8 @@ def export_aiop(
     settings: Any = None,
     mask: Mask | None = None,
 ) -> list[Path]:
-    """Write the AIOP of ``session_dir`` to ``out_dir`` (default ``<session>/aiop``).
-
-    ``settings`` is an ``osiris.settings.Settings`` (loaded from osiris.yaml when omitted).
-    """
-    from osiris.report.settings import aiop_options, load
-
-    settings = settings if settings is not None else load()
-    package = build_package(
-        session_dir,
-        options=aiop_options(settings),
-        effective=settings.effective(),
-        mask=mask,
-    )
+    """Write the AIOP of ``session_dir`` to ``out_dir`` (default ``<session>/aiop``)."""
+    package = package_for(session_dir, settings=settings, mask=mask)
     return write_package(package, Path(out_dir) if out_dir else Path(session_dir) / "aiop")
 
 
@@ -143,10 +148,8 @@ def _annex(view: SessionView, mask: Mask, *, gzip_it: bool) -> dict[str, tuple[i
 
 
 def _ndjson(records: list[Record], mask: Mask) -> bytes:
-    lines = [
-        json.dumps(mask({"id": r.id, **r.data}), ensure_ascii=False, default=str) for r in records
-    ]
-    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    lines = [json.dumps({"id": r.id, **r.data}, ensure_ascii=False, default=str) for r in records]
+    return mask("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 def _gzip(data: bytes) -> bytes:

@@ -292,6 +292,8 @@ def _steps(view: SessionView) -> list[StepView]:
         step.duration_ms = outcome.get("duration_ms")
         step.error = outcome.get("error") if step.status != "succeeded" else None
     for record in view.events:
+        if record.step_id and record.name in ("step_start", *TERMINAL_EVENTS):
+            steps.setdefault(record.step_id, StepView(id=record.step_id))  # no manifest left
         step = steps.get(record.step_id or "")
         if step is None:
             continue

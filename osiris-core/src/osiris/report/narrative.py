@@ -83,7 +83,7 @@ def _failure(view: SessionView, say: Any) -> None:
     elif view.state == "failed" and view.error:
         end = view.last_event("run_error")
         say(
-            f"The run failed before any step failed: {_end(view.error)}",
+            f"The run failed without a step error: {_end(view.error)}",
             end.id if end else None,
             error_eid(None),
         )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from osiris.report.html import render_index, render_session
+from osiris.report.html import render_session
+from osiris.report.index import render_index
 from osiris.report.model import load_session
 from osiris.session import SessionInfo, list_sessions
 
@@ -52,7 +53,13 @@ def write_reports(logs_dir: Path, sessions: list[SessionInfo], out_dir: Path) ->
 
 
 def _write(path: Path, text: str) -> None:
-    """Write next to the target and rename, so a browser never reads half a page."""
+    """Write next to the target and rename, so a browser never reads half a page.
+
+    The session's files were masked when written; any secret this process has resolved since
+    is masked once more on the way out.
+    """
+    from osiris.masking import process_masker
+
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(process_masker.mask(text), encoding="utf-8")
     tmp.replace(path)

@@ -1,7 +1,7 @@
 """The Gantt chart of a run: one bar per step from its ``step_start`` to its end event.
 
-Bars that overlap in time ran in parallel; the chart also states the most steps that ran at
-once. Times are the events' timestamps (milliseconds), measured from the session's first event.
+Bars that overlap were open at the same time; steps that never started are listed under the
+bars. Times are the events' timestamps (milliseconds), measured from the session's first event.
 """
 
 from __future__ import annotations
@@ -18,6 +18,23 @@ ROW_H = 22
 BAR_H = 14
 AXIS_H = 26
 MIN_BAR = 2.0
+NICE_STEPS_MS = (
+    *(m * 10**e for e in range(4) for m in (1, 2, 5)),
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    14_400_000,
+    28_800_000,
+    86_400_000,
+)
 
 
 def spans(steps: Sequence[StepView], origin: datetime) -> list[tuple[StepView, int, int]]:
@@ -51,10 +68,12 @@ def render_svg(steps: Sequence[StepView], origin_ts: str | None, end_ts: str | N
     rows = spans(steps, origin)
     if not rows:
         return ""
+    started = {step.id for step, _, _ in rows}
+    never = [step for step in steps if step.id not in started]
     end = parse_ts(end_ts)
     total = max([_ms(end, origin) if end else 0, *(e for _, _, e in rows), 1])
     scale = CHART_W / total
-    height = AXIS_H + len(rows) * ROW_H + 8
+    height = AXIS_H + (len(rows) + len(never)) * ROW_H + 8
     width = LABEL_W + CHART_W + 20
     parts = [
         f'<svg class="gantt" xmlns="http://www.w3.org/2000/svg" width="{width}"'
@@ -79,6 +98,15 @@ def render_svg(steps: Sequence[StepView], origin_ts: str | None, end_ts: str | N
             f"{escape(_clip(step.id))}</text>"
             f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{BAR_H}" rx="3"/></g>'
         )
+    for index, step in enumerate(never, len(rows)):
+        y = AXIS_H + index * ROW_H
+        parts.append(
+            f'<g class="gantt-row status-{escape(step.status)}">'
+            f'<text class="gantt-label" x="{LABEL_W - 8}" y="{y + BAR_H}">'
+            f"{escape(_clip(step.id))}</text>"
+            f'<text class="gantt-note" x="{LABEL_W + 6}" y="{y + BAR_H}">'
+            f"{escape(step.status)}: never started</text></g>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -88,20 +116,18 @@ def _ms(moment: datetime, origin: datetime) -> int:
 
 
 def _ticks(total: int) -> list[int]:
-    """About six round tick positions (1, 2 or 5 times a power of ten milliseconds)."""
+    """About six tick positions at round times (milliseconds, seconds, minutes, hours)."""
     raw = total / 6
-    step = 1
-    while step * 10 <= raw:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= raw:
-            step *= factor
-            break
-    return list(range(0, total + 1, max(step, 1)))
+    step = next((n for n in NICE_STEPS_MS if n >= raw), NICE_STEPS_MS[-1])
+    return list(range(0, total + 1, step))
 
 
 def _label(ms: int) -> str:
-    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms // 60_000} min {ms // 1000 % 60:02d} s"
 
 
 def _clip(text: str, limit: int = 30) -> str:

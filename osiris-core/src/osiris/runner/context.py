@@ -48,6 +48,12 @@ class ExecutionContext:
     adapter: str = "local"
     plan: Manifest | None = None
     """The loaded manifest, when the caller has it already (saves parsing it again)."""
+    run_options: dict[str, Any] = field(default_factory=dict)
+    """Run-wide options every adapter honours (JSON-serialisable): a remote adapter forwards
+    them to ``python -m osiris.worker --run-options FILE`` unchanged."""
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    """Options for the selected adapter only, as given on the command line
+    (``{"e2b": {"template": ...}}``); never forwarded to the worker."""
     _connections: Any = field(default=None, repr=False)
 
     @property

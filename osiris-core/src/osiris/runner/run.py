@@ -76,6 +76,8 @@ def run_in_session(
     adapter: str = "local",
     max_workers: int | None = None,
     connections_path: Path | None = None,
+    run_options: dict[str, Any] | None = None,
+    adapter_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run a compiled manifest inside an open session; always writes status.json and closes it."""
     from osiris.runner.context import ExecutionContext, default_max_workers
@@ -112,6 +114,8 @@ def run_in_session(
             connections_path=connections_path,
             adapter=adapter,
             plan=manifest,
+            run_options=dict(run_options or {}),
+            adapter_options=dict(adapter_options or {}),
         )
         provided = registry.adapters.get(adapter)
         adapter_obj = registry.adapter(adapter)()
@@ -227,6 +231,10 @@ def _export_aiop(session: Session) -> None:
             f"AIOP export failed ({type(exc).__name__}: {exc}); the run itself is unaffected.",
             exc,
             level="warning",
+        )
+    except KeyboardInterrupt as exc:  # Ctrl-C now stops the export, not the finished run
+        session.log_exception(
+            "AIOP export interrupted; the run itself is unaffected.", exc, level="warning"
         )
 
 
