@@ -67,7 +67,12 @@ def test_whole_state_machine_to_rows_written(project, server, kind):
     assert [s["id"] for s in shown["steps"]] == ["read_movies", "write_movies"]
     assert shown["connections"] == ["@memtest.default"]
     assert "file pipelines/output/movies.jsonl" in shown["steps"][1]["effect"]
-    assert (project / "pipelines/copy-movies.yaml").read_text() == PIPELINE
+    written = (project / "pipelines/copy-movies.yaml").read_text()
+    assert written == PIPELINE + (
+        'metadata:\n  intent: "copy the movies table into a JSON lines file"\n'
+        f"  chat_session: {agent.id}\n"
+    ), "the request is recorded for the run's AIOP (docs/reference/aiop.md)"
+    assert shown["oml"] == written
     assert not (project / "pipelines/output").exists(), "nothing runs before approval"
     assert (project / ".osiris/chat" / agent.id / "manifest.yaml").is_file()
     assert not (project / "compiled").exists()
@@ -304,7 +309,7 @@ def test_out_and_an_existing_file_of_someone_else(project, server):
     server.script(propose)
     agent = open_chat(setup_for(project, server, out="pipes/mine.yaml"))
     assert agent.send("copy").pipeline["path"] == "pipes/mine.yaml"
-    assert (project / "pipes/mine.yaml").read_text() == PIPELINE
+    assert (project / "pipes/mine.yaml").read_text().startswith(PIPELINE)
     (project / "pipelines").mkdir()
     (project / "pipelines/copy-movies.yaml").write_text("# the person's own file\n")
     server.script(propose)

@@ -132,6 +132,8 @@ class ChatAgent:
         )
         self.messages.append(masked)
         self.store.add_message(self.id, masked)
+        if masked.role in ("user", "assistant") and masked.content:
+            self.session.event("chat_message", role=masked.role, content=masked.content)
 
     def close(self, error: str | None = None) -> None:
         """Write the chat session's status.json (``osiris logs list`` shows it) and close."""
@@ -160,6 +162,11 @@ class ChatAgent:
                 f"Chat {self.id} was interrupted while its pipeline ran; see"
                 f" `osiris chat sessions show {self.id}` and approve again to rerun it."
             )
+        if self.state in (State.INIT, State.COMPLETE, State.FAILED) or not self.record.context.get(
+            "intent"
+        ):  # a new request (not an answer to a question): the intent its pipeline records
+            self.record.context["intent"] = self.mask(text.strip())
+            self.store.update(self.id, context=self.record.context)
         self.transition(State.INTENT_CAPTURED)
         self.store.update(
             self.id, regenerations=0, **({} if self.record.title else {"title": text[:80]})
@@ -370,7 +377,14 @@ class ChatAgent:
         self.store.add_proposal(
             self.id, oml, summary, valid=checked["valid"], errors=errors, path=target, via=via
         )
-        self.session.event("chat_proposal", valid=checked["valid"], errors=len(errors), via=via)
+        self.session.event(
+            "chat_proposal",
+            valid=checked["valid"],
+            errors=len(errors),
+            via=via,
+            path=target,
+            oml=oml,
+        )
         pipeline = {"path": target, "valid": checked["valid"], "errors": errors}
         if not checked["valid"]:
             result = {"valid": False, "errors": errors}
@@ -383,6 +397,7 @@ class ChatAgent:
             result["instruction"] = "The person sees these errors and will answer."
             return {"result": result, "pipeline": pipeline, "summary": summary}
         self.transition(State.COMPILE)
+        oml = proposals.with_intent(oml, self.record.context.get("intent"), self.id)
         saved = ops.save_oml(self.ws, target, oml)
         # compiled inside the chat's own state, never over a compiled/ the person made
         compiled = ops.compile_pipeline(self.ws, saved["path"], out=f".osiris/chat/{self.id}")

@@ -6,6 +6,7 @@ used, and for every write step what it does to its target, in words.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -27,6 +28,18 @@ def yaml_block(text: str) -> tuple[str | None, str]:
             rest = (text[: match.start()] + text[match.end() :]).strip()
             return body.strip() + "\n", rest
     return None, text or ""
+
+
+def with_intent(oml: str, intent: str | None, chat_session: str) -> str:
+    """The OML with ``metadata: {intent, chat_session}`` (docs/reference/aiop.md), so the run's
+    AIOP and report say which request it was built from. OML that has its own ``metadata``
+    stays as the model wrote it; otherwise the block is appended (top-level order is free)."""
+    data = _load(oml)
+    if not intent or not isinstance(data, dict) or "metadata" in data:
+        return oml
+    block = f"metadata:\n  intent: {json.dumps(intent, ensure_ascii=False)}\n"
+    block += f"  chat_session: {chat_session}\n"
+    return oml.rstrip("\n") + "\n" + block
 
 
 def pipeline_name(oml: str) -> str:
