@@ -178,7 +178,7 @@ def _one_message(agent: Any, text: str, options: dict[str, Any]) -> None:
     if stream:
         sys.stdout.write("\n")
     if options["yes"] and result.state == State.AWAITING_APPROVAL.value:
-        ran = agent.approve(on_event=None)
+        ran = agent.approve(on_event=_progress())
         result.run, result.state = ran.run, ran.state
     if as_json:
         click.echo(json.dumps(agent.mask(result.as_json()), indent=2, ensure_ascii=False))
@@ -192,7 +192,7 @@ def _one_message(agent: Any, text: str, options: dict[str, Any]) -> None:
 def _one_approval(agent: Any, as_json: bool) -> None:
     from osiris_llm.cli import render
 
-    result = agent.approve(on_event=None)
+    result = agent.approve(on_event=_progress())
     if as_json:
         click.echo(json.dumps(agent.mask(result.as_json()), indent=2, ensure_ascii=False))
     else:
@@ -208,6 +208,13 @@ def _next_step(out: Any, agent: Any, result: Any) -> None:
         out.print(f"Approve and run: osiris chat --approve --session {agent.id}")
     elif result.run is None:
         out.print(f"Reply with: osiris chat -m TEXT --session {agent.id}", style="dim")
+
+
+def _progress() -> Any:
+    """The run's step lines on a terminal, exactly as `osiris run` prints them (quiet in pipes)."""
+    from osiris.cli.run_cmd import _Reporter
+
+    return _Reporter(verbose=False, progress=sys.stderr.isatty())
 
 
 def _printer() -> Any:
@@ -251,7 +258,7 @@ def _interactive(agent: Any) -> None:
         if result.state == State.AWAITING_APPROVAL.value:
             answer = out.input("Run it now? \\[y/N] ").strip().lower()
             if answer in ("y", "yes"):
-                render.show_run(out, agent.approve(on_event=None).run)
+                render.show_run(out, agent.approve(on_event=_progress()).run)
     out.print(f"Saved. Resume with: osiris chat --resume {agent.id}")
 
 
@@ -269,7 +276,7 @@ def _resumed_view(out: Any, agent: Any) -> None:
     if agent.state == State.AWAITING_APPROVAL:
         out.print(f"Awaiting approval: {escape(agent.record.pipeline_path or '')}")
         if out.input("Run it now? \\[y/N] ").strip().lower() in ("y", "yes"):
-            render.show_run(out, agent.approve(on_event=None).run)
+            render.show_run(out, agent.approve(on_event=_progress()).run)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
