@@ -16,6 +16,8 @@ from typing import Any
 import click
 from osiris.errors import InvalidInputError, OsirisError
 
+from osiris_llm.cli.sessions_cmd import sessions
+
 SQL_MESSAGE = "Build a pipeline around the given query."
 
 
@@ -278,7 +280,5 @@ def _resumed_view(out: Any, agent: Any) -> None:
         if out.input("Run it now? \\[y/N] ").strip().lower() in ("y", "yes"):
             render.show_run(out, agent.approve(on_event=_progress()).run)
 
-
-from osiris_llm.cli.sessions_cmd import sessions  # noqa: E402 - a subgroup of chat
 
 chat.add_command(sessions)
