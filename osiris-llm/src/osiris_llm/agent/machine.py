@@ -18,10 +18,11 @@ from osiris.errors import InvalidInputError, OsirisError
 from osiris.llm import ChatRequest, LLMError, Message, Reply, TextCallback, ToolCall
 
 from osiris_llm import operations as ops
+from osiris_llm.agent import context
 from osiris_llm.agent import proposal as proposals
 from osiris_llm.agent.store import ChatRecord, ChatStore
 from osiris_llm.agent.tools import DISCOVERY_TOOLS, HANDLERS, TOOL_NAMES, TOOLS
-from osiris_llm.prompts import Prompts, authoring_guidance, connections_brief, fill
+from osiris_llm.prompts import Prompts, fill
 
 
 class State(StrEnum):
@@ -258,42 +259,10 @@ class ChatAgent:
 
     def system_prompt(self) -> str:
         """The system prompt, pro-mode or built-in, filled from the installed registry."""
-        connections = connections_brief(ops.list_connections(self.ws))
-        values = {
-            "authoring_guidance": authoring_guidance(self.ws.registry()),
-            "connections": connections,
-            "samples_policy": "samples are on"
-            if self.ws.samples
-            else "samples are off: never call sample",
-            "sql": self.record.context.get("sql", ""),
-            "connection": self.record.context.get("connection", ""),
-        }
-        template = (
-            self.prompts.sql_generation_system
-            if self.record.context.get("sql")
-            else self.prompts.conversation_system
+        text = context.system_prompt(
+            self.ws, self.prompts, self.record.context, text_only=not self.options.tools
         )
-        text = fill(template, values)
-        if not self.options.tools:
-            text += "\n\n" + self._inline_discovery()
         return self.mask(text)
-
-    def _inline_discovery(self) -> str:
-        """For text-only models: the tables of every reachable connection, since they cannot ask."""
-        lines = ["Tables of the connections (you cannot call tools; answer with a ```yaml block):"]
-        for connection in ops.list_connections(self.ws):
-            try:
-                found = ops.discover(self.ws, connection["reference"])
-            except OsirisError as exc:
-                lines.append(f"- {connection['reference']}: not discoverable ({exc.message})")
-                continue
-            for table in found.get("tables") or []:
-                columns = ", ".join(
-                    f"{c.get('name')} {c.get('type', '')}".strip()
-                    for c in table.get("columns") or []
-                )
-                lines.append(f"- {connection['reference']} {table.get('name')}: {columns}")
-        return "\n".join(lines)
 
     # -- tools -------------------------------------------------------------------------------------
     def _dispatch(self, call: ToolCall) -> dict[str, Any] | None:
