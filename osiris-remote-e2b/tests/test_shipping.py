@@ -136,3 +136,12 @@ def test_local_hosts_are_refused_unless_allowed(tmp_path):
 )
 def test_which_hosts_a_cloud_sandbox_cannot_reach(host, local):
     assert is_local_host(host) is local
+
+
+def test_an_empty_literal_password_travels_as_written(tmp_path):
+    """An empty value needs no hiding, and a variable set to "" would read as unset remotely."""
+    ctx = _ctx(tmp_path, "memdb:\n  main:\n    host: db.example.com\n    user: root\n    dsn: ''\n")
+    shipment = ship_connections(_plan(tmp_path, "@memdb.main"), ctx, mirror=str)
+    shipped = yaml.safe_load(shipment.connections_yaml)["connections"]["memdb"]["main"]
+    assert shipped["dsn"] == ""
+    assert shipment.env == {}

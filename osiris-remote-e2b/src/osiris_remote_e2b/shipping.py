@@ -118,6 +118,9 @@ class _Shipper:
         from osiris.masking import url_password
 
         secret = key.lower() in self.secret_fields or bool(url_password(substitution.text))
+        if secret and substitution.text == "":
+            # an empty password hides nothing, and a variable holding "" reads as unset there
+            return ""
         if secret and not _PURE_REFERENCE.fullmatch(value):
             # a literal secret, or one mixed with references: the whole value travels as one
             # generated variable, so no part of it is written into the file
