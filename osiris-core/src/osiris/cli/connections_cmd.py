@@ -7,8 +7,6 @@ that a family's message echoes (a DSN in an error, say) is masked too.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
 import click
@@ -98,6 +96,7 @@ def doctor(
 ) -> None:
     """Check that connections work; exit 1 if any check fails."""
     from osiris.connections import load_connections
+    from osiris.connections.doctor import check_connection
     from osiris.errors import InvalidInputError
     from osiris.masking import process_masker
 
@@ -120,7 +119,9 @@ def doctor(
         raise InvalidInputError(
             f"No connection in {loaded.path} matches the filters; defined: {available or 'none'}."
         )
-    results = [_check(loaded, registry, family, alias, timeout) for family, alias in targets]
+    results = [
+        check_connection(loaded, registry, family, alias, timeout) for family, alias in targets
+    ]
     results = [process_masker.mask_obj(result) for result in results]
     failed = [result for result in results if not result["ok"]]
     if as_json:
@@ -134,55 +135,6 @@ def doctor(
         click.echo(f"\n{len(results) - len(failed)} ok, {len(failed)} failed.")
     if failed:
         ctx.exit(1)
-
-
-def _check(loaded: Any, registry: Any, family: str, alias: str, timeout: float) -> dict[str, Any]:
-    """Resolve and check one connection; every failure becomes a categorised result."""
-    from osiris.errors import OsirisError
-    from osiris.masking import Masker
-
-    ref = f"@{family}.{alias}"
-    base = {"ref": ref, "family": family, "alias": alias, "latency_ms": None, "details": {}}
-    try:
-        resolved = loaded.resolve(ref, registry)
-    except OsirisError as exc:
-        return {**base, "ok": False, "category": "config", "message": str(exc)}
-    family_obj = registry.family(family)
-    masker = Masker(resolved.secret_values, family_obj.secret_fields)
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = family_obj.doctor(resolved.values)
-        except Exception as exc:  # a family's bug is reported as its check's failure
-            outcome["error"] = exc
-
-    started = time.perf_counter()
-    worker = threading.Thread(target=run, name=f"doctor-{ref}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    if worker.is_alive():
-        return {
-            **base,
-            "ok": False,
-            "category": "timeout",
-            "message": f"No answer within {timeout:g} s.",
-            "latency_ms": elapsed_ms,
-        }
-    if "error" in outcome:
-        exc = outcome["error"]
-        message = masker.mask(f"The check raised {type(exc).__name__}: {exc}")
-        return {**base, "ok": False, "category": "unknown", "message": message}
-    result = outcome["result"]
-    return {
-        **base,
-        "ok": bool(result.ok),
-        "category": result.category,
-        "message": masker.mask(str(result.message)),
-        "latency_ms": result.latency_ms if result.latency_ms is not None else elapsed_ms,
-        "details": masker.mask_obj(dict(result.details or {})),
-    }
 
 
 def _scalar(value: Any) -> str:

@@ -43,8 +43,8 @@ def list_connections(ws: Workspace) -> list[dict[str, Any]]:
 
 def doctor_connections(ws: Workspace, reference: str | None = None) -> list[dict[str, Any]]:
     """Check connections (all, or the one ``reference`` names) the way ``connections doctor`` does."""
-    from osiris.cli.connections_cmd import _check
     from osiris.connections import parse_reference
+    from osiris.connections.doctor import check_connection
 
     loaded = ws.connections()
     if loaded.path is None:
@@ -64,7 +64,7 @@ def doctor_connections(ws: Workspace, reference: str | None = None) -> list[dict
         targets = [(family, alias or loaded.default_alias(family))]
     results = []
     for family, alias in targets:
-        checked = _check(loaded, ws.registry(), family, alias, DOCTOR_TIMEOUT_S)
+        checked = check_connection(loaded, ws.registry(), family, alias, DOCTOR_TIMEOUT_S)
         results.append(
             {
                 "reference": checked["ref"],
