@@ -31,6 +31,9 @@ class StepContext:
     """Resolved connection fields, secrets included; ``None`` for steps without a connection."""
     connection_ref: str | None = None
     """The symbolic reference (``@mysql.default``), safe to show."""
+    verify: str | None = None
+    """The run-wide verification level (``osiris run --verify``); writers take the stronger of
+    it and their own ``verify:`` (osiris.verify.mode_for). Not in the manifest: a run option."""
     event_sink: EventSink = field(default=_drop_event, repr=False)
     metric_sink: MetricSink = field(default=_drop_metric, repr=False)
 

@@ -77,6 +77,7 @@ def run_compiled(
     registry: Any = None,
     max_workers: int | None = None,
     connections_path: Path | None = None,
+    verify: str | None = None,
 ) -> int:
     """Run ``compiled_dir`` with the local adapter's code; return the exit code."""
     import yaml
@@ -102,6 +103,7 @@ def run_compiled(
             masker=sink.masker,
             max_workers=max_workers or default_max_workers(),
             connections_path=connections_path,
+            verify=verify,
         )
         adapter = LocalAdapter()
         raw = (
@@ -137,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-workers", type=int, default=None)
     parser.add_argument("--connections", type=Path, default=None)
+    parser.add_argument(
+        "--verify",
+        choices=("count", "checksum"),
+        default=None,
+        help="verification level for every writer (osiris run --verify)",
+    )
     args = parser.parse_args(argv)
     return run_compiled(
         args.compiled_dir,
@@ -144,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         out=sys.stdout,
         max_workers=args.max_workers,
         connections_path=args.connections,
+        verify=args.verify,
     )
 
 

@@ -45,6 +45,11 @@ from osiris.errors import InvalidInputError, OsirisError
 @click.option("--adapter", default="local", show_default=True, help="Execution adapter.")
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+@click.option(
+    "--verify",
+    type=click.Choice(["count", "checksum"]),
+    help="Verification for every writer: count (the default) or checksum (also per column).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -59,6 +64,7 @@ def run(
     adapter: str,
     verbose: bool,
     as_json: bool,
+    verify: str | None,
 ) -> None:
     """Run TARGET: an OML pipeline file, a compiled DIR or DIR/manifest.yaml.
 
@@ -98,6 +104,7 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
+        verify=verify,
     )
     _finish(result, as_json)
 
@@ -305,8 +312,11 @@ def summary_text(result: Any) -> str:
         rows_text = f"{rows:>12,} rows" if isinstance(rows, int) else " " * 17
         ms = step.get("duration_ms")
         ms_text = f"{ms:>8,} ms" if isinstance(ms, int) else ""
+        verified = step.get("rows_verified")
+        verified_text = f" · {verified:,} verified" if isinstance(verified, int) else ""
         lines.append(
-            f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}".rstrip()
+            f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}"
+            f"{verified_text}".rstrip()
         )
     lines.append(f"Session: {result.session_dir}")
     return "\n".join(lines)

@@ -46,6 +46,8 @@ class ExecutionContext:
     max_workers: int = field(default_factory=default_max_workers)
     connections_path: Path | None = None
     adapter: str = "local"
+    verify: str | None = None
+    """``--verify`` of this run (``checksum``), handed to every step's context."""
     plan: Manifest | None = None
     """The loaded manifest, when the caller has it already (saves parsing it again)."""
     _connections: Any = field(default=None, repr=False)

@@ -76,6 +76,7 @@ def run_in_session(
     adapter: str = "local",
     max_workers: int | None = None,
     connections_path: Path | None = None,
+    verify: str | None = None,
 ) -> RunResult:
     """Run a compiled manifest inside an open session; always writes status.json and closes it."""
     from osiris.runner.context import ExecutionContext, default_max_workers
@@ -111,6 +112,7 @@ def run_in_session(
             connections_path=connections_path,
             adapter=adapter,
             plan=manifest,
+            verify=verify,
         )
         provided = registry.adapters.get(adapter)
         adapter_obj = registry.adapter(adapter)()
