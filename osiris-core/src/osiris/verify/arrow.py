@@ -182,8 +182,9 @@ def python_text(column: Column, value: Any) -> str:
     import decimal
 
     if column.kind == "decimal":
-        quantum = decimal.Decimal(1).scaleb(-column.scale)
-        return format(decimal.Decimal(value).quantize(quantum), "f")
+        with decimal.localcontext(prec=200):  # wide enough for decimal256
+            quantum = decimal.Decimal(1).scaleb(-column.scale)
+            return format(decimal.Decimal(value).quantize(quantum), "f")
     if column.kind in ("timestamp", "timestamptz"):
         micros, nanos = divmod(int(value), 1000)
         moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=micros)
