@@ -171,6 +171,29 @@ def test_every_type_checksums_with_edge_values(tmp_path, sb_pg, sb_db_connection
 
 
 def test_checksum_over_rest_is_refused_before_writing(tmp_path, sb_rest):
-    sb_rest.server  # the project exists, but nothing may reach it
     with pytest.raises(StepError, match="verify: checksum needs transport: postgres"):
         _write(tmp_path, sb_rest.connection(), {"verify": "checksum", "transport": "rest"}, _data())
+    assert not [r for r in sb_rest.server.requests if r.method != "GET"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rest_requests_are_reconciled_with_the_servers_count(tmp_path, sb_pg, sb_rest, mode):
+    """Over REST each request commits on its own: the count the server reports for each one
+    must be the rows sent, and a replace must leave exactly the keys sent."""
+    _table(sb_pg)
+    sb_pg.execute("GRANT ALL ON t TO service_role")
+    data = _data().slice(2) if mode == "append" else _data()
+    config = {"write_mode": mode, "primary_key": "id", "transport": "rest"}
+    rec = _write(tmp_path, sb_rest.connection(), config, data)
+    assert rec.metric("rows_verified") == rec.metric("rows_written") == data.num_rows
+    sb_pg.execute(
+        "CREATE FUNCTION skip_odd() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN IF NEW.id = 7 THEN RETURN NULL; END IF; RETURN NEW; END $$"
+    )
+    sb_pg.execute(
+        "CREATE TRIGGER s BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION skip_odd()"
+    )
+    if mode == "append":
+        sb_pg.execute("DELETE FROM t WHERE id > 2")
+    with pytest.raises(StepError, match=r"sent 3 row\(s\) but the server wrote 2"):
+        _write(tmp_path, sb_rest.connection(), config, data)

@@ -60,7 +60,6 @@ def write_postgres(
     count for ``replace``, inserted + updated for ``upsert``; with ``verify: checksum`` also
     every column's checksum over the rows this transaction wrote (``xmin`` is its id)."""
     import psycopg
-
     from osiris import verify
 
     columns = list(reader.schema.names)

@@ -82,6 +82,9 @@ class SupabaseWriter:
                     rows = writer.write(reader)
                 finally:
                     ctx.log_metric("rows_written", writer.committed, "rows")
+                verify.record(
+                    ctx, writer.verified, mode="count", target=f"{target.schema}.{target.table}"
+                )
         else:
             rows = write_postgres(step_id, settings, target, reader, ctx)
             ctx.log_metric("rows_written", rows, "rows")
