@@ -15,7 +15,7 @@ from osiris.verify.arrow import _prepared
 from osiris.verify.canonical import (
     checksum_sql,
     column_of,
-    duckdb_float_checksum,
+    duckdb_checksum_query,
     duckdb_text,
     mysql_text,
     postgres_text,
@@ -50,21 +50,21 @@ CASES = [
         ),
         "DECIMAL(38,10)",
         "numeric(38,10)",
-    ),  # fmt: skip
+    ),
     (
         "decimal_wider_column",
         pa.array([Decimal("1.50"), Decimal("-7.00")], pa.decimal128(12, 2)),
         "DECIMAL(14,4)",
         "numeric(14,4)",
-    ),  # fmt: skip
+    ),
     (
         "decimal_free_column",
         pa.array([Decimal("1.50"), Decimal("0.00")], pa.decimal128(12, 2)),
         "DECIMAL(12,2)",
         "numeric",
-    ),  # fmt: skip
+    ),
     ("int_into_decimal", pa.array([5, -3], pa.int32()), "DECIMAL(10,2)", "numeric(10,2)"),
-    ("float64", pa.array(FLOATS + [None]), "DOUBLE", "double precision"),
+    ("float64", pa.array([*FLOATS, None]), "DOUBLE", "double precision"),
     ("float32", pa.array(FLOAT32, pa.float32()), "FLOAT", "real"),
     ("boolean", pa.array([True, False, None]), "TINYINT(1)", "boolean"),
     ("bit", pa.array([True, False]), "BIT(1)", None),
@@ -73,31 +73,31 @@ CASES = [
         pa.array([dt.date(1000, 1, 1), dt.date(9999, 12, 31), dt.date(2024, 2, 29), None]),
         "DATE",
         "date",
-    ),  # fmt: skip
+    ),
     (
         "timestamp",
         pa.array(STAMPS, pa.timestamp("us")),
         "DATETIME(6)",
         "timestamp without time zone",
-    ),  # fmt: skip
+    ),
     (
         "timestamp_into_tz",
         pa.array(STAMPS[2:], pa.timestamp("us")),
         "TIMESTAMP(6)",
         "timestamp with time zone",
-    ),  # fmt: skip
+    ),
     (
         "timestamptz",
         pa.array(INSTANTS, pa.timestamp("us", tz="America/New_York")),
         "TIMESTAMP(6)",
         "timestamp with time zone",
-    ),  # fmt: skip
+    ),
     (
         "text",
         pa.array(["", "Zoë 🎬 東京", 'tab\t nl\n "q" \\ \'', "  spaces  ", None]),
         "TEXT",
         "text",
-    ),  # fmt: skip
+    ),
     ("json", pa.array(['{"a": [1, 2.50], "b": null}', "[]", '"x"']), "JSON", "json"),
     ("binary", pa.array([b"", b"\x00\xff\n", b"abc", None]), "BLOB", "bytea"),
 ]
@@ -192,8 +192,9 @@ def test_checksums_agree_across_engines(mysql, postgres):
         checksum.update(batch)
     want = {n: (s.count, s.total) for n, s in checksum.sums.items()}
     floats = {"f": table.column("f")}
-    staged = _duckdb(floats, duckdb_float_checksum("f", "arrow_in"))[0]
-    text = duckdb_text(column_of(table.schema.field("f")), "f")
+    f = column_of(table.schema.field("f"))
+    staged = _duckdb({"c0": table.column("f")}, duckdb_checksum_query([f], "arrow_in"))[0][:2]
+    text = duckdb_text(f, "f")
     inline = _duckdb(floats, f"SELECT count(f), {checksum_sql('duckdb', text)} FROM arrow_in")[0]
     assert (int(staged[0]), int(staged[1])) == (int(inline[0]), int(inline[1])) == want["f"]
 

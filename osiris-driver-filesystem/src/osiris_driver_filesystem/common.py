@@ -294,7 +294,10 @@ class FileWriter:
                     written.update(batch)
             finally:
                 written.close()
-            verify.compare(step_id, checksum.sums, written.sums, where, hint=verify.FILE_HINT)
+            verify.compare(
+                step_id, checksum, written.row_sum, lambda: written.sums, where,
+                hint=verify.FILE_HINT,
+            )  # fmt: skip
 
     def run(
         self,

@@ -240,7 +240,8 @@ class _Job:
             if self.mode == "append":
                 # one snapshot for the whole load: the checksum before and after reads it
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                before = self._target_checksum(cur) if self.checksum is not None else None
+                if self.checksum is not None:
+                    before = self._row_sum(cur, f"{self.target} AS t")
             for batch in _rebatch(reader, self.batch_size):
                 if batch.num_rows:
                     self._load_batch(cur, into, batch, columns, written)
@@ -287,20 +288,43 @@ class _Job:
         )
         return {name: str(data_type) for name, data_type in cur.fetchall()}
 
-    def _checksum_query(self, source: str) -> str:
+    def _row_sum(self, cur: Any, source: str) -> Any:
+        """(rows, sum of row hashes) of ``source``: one MD5 per row (osiris.verify)."""
+        from osiris.verify import ColumnSum
+        from osiris.verify.canonical import checksum_sql, row_text
+
+        row = row_text("mysql", list(self.expressions.values()))
+        cur.execute(f"SELECT COUNT(*), {checksum_sql('mysql', row)} FROM {source}")
+        count, total = cur.fetchone()
+        return ColumnSum(int(count), int(total or 0))
+
+    def _column_sums(self, cur: Any, source: str) -> dict[str, Any]:
+        """Each column's checksum over ``source``: one MD5 per value, so only to name the
+        column once the rows are known to differ."""
+        from osiris.verify import ColumnSum
         from osiris.verify.canonical import checksum_sql
 
-        select = ["COUNT(*)"]
+        select = []
         for name, text in self.expressions.items():
             select += [f"COUNT(t.{quote_ident(name)})", checksum_sql("mysql", text)]
-        return f"SELECT {', '.join(select)} FROM {source}"
+        cur.execute(f"SELECT {', '.join(select) or '1'} FROM {source}")
+        row = cur.fetchone()
+        return {
+            name: ColumnSum(int(row[2 * i]), int(row[2 * i + 1] or 0))
+            for i, name in enumerate(self.expressions)
+        }
 
-    def _target_checksum(self, cur: Any) -> tuple[int, dict[str, Any]]:
-        """(rows, column sums) of the whole target, as this transaction sees it."""
-        cur.execute(self._checksum_query(f"{self.target} AS t"))
-        return _sums(cur.fetchone(), self.expressions)
+    def _committed_column_sums(self) -> dict[str, Any]:
+        """The target's column checksums as committed (before this uncommitted load), read on a
+        second connection: what the append's after-minus-before needs to name a column."""
+        conn = connect_pymysql(self.ctx.connection)
+        try:
+            with conn.cursor() as cur:
+                return self._column_sums(cur, f"{self.target} AS t")
+        finally:
+            conn.close()
 
-    def _verify_load(self, cur: Any, written: int, before: tuple | None) -> None:
+    def _verify_load(self, cur: Any, written: int, before: Any) -> None:
         """Reconcile what the target holds from this load with the rows received (still
         uncommitted, the staging table not yet swapped in)."""
         from osiris import verify
@@ -309,21 +333,28 @@ class _Job:
         if self.mode == "append":
             check(received=written, found=self.loaded, how="the server inserted")
             if before is not None:
-                rows, sums = self._target_checksum(cur)
-                check(received=written, found=rows - before[0], how="the table grew by")
-                delta = {
-                    n: verify.ColumnSum(s.count - before[1][n].count, s.total - before[1][n].total)
-                    for n, s in sums.items()
-                }
-                verify.compare(self.step_id, self.checksum.sums, delta, self.table)
+                after = self._row_sum(cur, f"{self.target} AS t")
+                grown = verify.ColumnSum(after.count - before.count, after.total - before.total)
+                check(received=written, found=grown.count, how="the table grew by")
+
+                def delta() -> dict[str, Any]:
+                    old = self._committed_column_sums()
+                    new = self._column_sums(cur, f"{self.target} AS t")
+                    return {
+                        n: verify.ColumnSum(s.count - old[n].count, s.total - old[n].total)
+                        for n, s in new.items()
+                    }
+
+                verify.compare(self.step_id, self.checksum, grown, delta, self.table)
             return
         cur.execute(f"SELECT COUNT(*) FROM {self.staging}")
         check(received=written, found=cur.fetchone()[0], how="the staging table holds")
         if self.checksum is not None and not (self.mode == "upsert" and self.target_exists):
-            rows, sums = _sums_of(
-                cur, self._checksum_query(f"{self.staging} AS t"), self.expressions
-            )
-            verify.compare(self.step_id, self.checksum.sums, sums, self.table)
+            source = f"{self.staging} AS t"
+            verify.compare(
+                self.step_id, self.checksum, self._row_sum(cur, source),
+                lambda: self._column_sums(cur, source), self.table,
+            )  # fmt: skip
 
     def _verify_merge(self, cur: Any, written: int) -> None:
         """After the merge, inside its transaction: every staged key is in the target, and with
@@ -332,13 +363,16 @@ class _Job:
 
         join = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in self.keys)
         source = f"{self.target} AS t JOIN {self.staging} AS s ON {join}"
-        rows, sums = _sums_of(cur, self._checksum_query(source), self.expressions)
+        rows = self._row_sum(cur, source)
         verify.require_count(
-            self.step_id, received=written, found=rows, target=self.table,
+            self.step_id, received=written, found=rows.count, target=self.table,
             how="the keys of this load found in the table after the merge number",
         )  # fmt: skip
         if self.checksum is not None:
-            verify.compare(self.step_id, self.checksum.sums, sums, self.table)
+            verify.compare(
+                self.step_id, self.checksum, rows, lambda: self._column_sums(cur, source),
+                self.table,
+            )  # fmt: skip
 
     def _finish(self, cur: Any, columns: list[str], written: int) -> None:
         if self.mode == "append":
@@ -472,22 +506,6 @@ def _rebatch(reader: pa.RecordBatchReader, size: int):
     for batch in reader:
         for start in range(0, batch.num_rows, size):
             yield batch.slice(start, size)
-
-
-def _sums(row: tuple, expressions: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """(rows, column sums) from a ``_checksum_query`` result row."""
-    from osiris.verify import ColumnSum
-
-    sums = {
-        name: ColumnSum(int(row[1 + 2 * i]), int(row[2 + 2 * i] or 0))
-        for i, name in enumerate(expressions)
-    }
-    return int(row[0]), sums
-
-
-def _sums_of(cur: Any, query: str, expressions: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    cur.execute(query)
-    return _sums(cur.fetchone(), expressions)
 
 
 def _describe(exc: Exception) -> str:

@@ -166,24 +166,32 @@ def _verify_checksum(
 ) -> None:
     """The same checksums over the rows this transaction wrote into the target, compared."""
     from osiris import verify
-    from osiris.verify.canonical import checksum_sql
+    from osiris.verify.canonical import checksum_sql, row_text
 
     cur.execute("SET LOCAL extra_float_digits = 1")  # the shortest round-trip digits
-    select = ["count(*)"]
-    for name, text in expressions.items():
-        select += [f"count({quote_ident(name)})", checksum_sql("postgres", text)]
     ours = "xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
-    cur.execute(f"SELECT {', '.join(select)} FROM {target.name} WHERE {ours}")
-    found = cur.fetchone()
+    source = f"{target.name} WHERE {ours}"
+    row = row_text("postgres", list(expressions.values()))
+    cur.execute(f"SELECT count(*), {checksum_sql('postgres', row)} FROM {source}")
+    count, total = cur.fetchone()
     where = f"{target.schema}.{target.table}"
     verify.require_count(
-        step_id, received=rows, found=found[0], target=where, how="this load's rows in it number"
+        step_id, received=rows, found=count, target=where, how="this load's rows in it number"
     )
-    stored = {
-        name: verify.ColumnSum(int(found[1 + 2 * i]), int(found[2 + 2 * i] or 0))
-        for i, name in enumerate(expressions)
-    }
-    verify.compare(step_id, checksum.sums, stored, where)
+
+    def column_sums() -> dict[str, Any]:
+        select = []
+        for name, text in expressions.items():
+            select += [f"count({quote_ident(name)})", checksum_sql("postgres", text)]
+        cur.execute(f"SELECT {', '.join(select) or '1'} FROM {source}")
+        found = cur.fetchone()
+        return {
+            name: verify.ColumnSum(int(found[2 * i]), int(found[2 * i + 1] or 0))
+            for i, name in enumerate(expressions)
+        }
+
+    stored = verify.ColumnSum(int(count), int(total or 0))
+    verify.compare(step_id, checksum, stored, column_sums, where)
 
 
 def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: pa.Schema) -> bool:

@@ -16,7 +16,7 @@ that produces the identical text in MySQL/MariaDB and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from osiris.errors import StepError
@@ -71,14 +71,20 @@ def require_count(
 
 def compare(
     step_id: str,
-    expected: Mapping[str, ColumnSum],
-    actual: Mapping[str, ColumnSum],
+    checksum: ArrowChecksum,
+    stored_rows: ColumnSum,
+    stored_columns: Callable[[], Mapping[str, ColumnSum]],
     target: str,
     hint: str = DB_VALUES_HINT,
 ) -> None:
-    """Fail naming the first column whose checksum over the target differs from the input's."""
-    for column, want in expected.items():
-        got = actual.get(column)
+    """Compare the stored rows' checksum with the input's; on a difference compute the stored
+    per-column checksums (``stored_columns``, costlier: only then) and fail naming the first
+    column that differs."""
+    if stored_rows == checksum.row_sum:
+        return
+    stored = stored_columns()
+    for column, want in checksum.sums.items():
+        got = stored.get(column)
         if got != want:
             raise StepError(
                 step_id,
@@ -87,6 +93,12 @@ def compare(
                 " nothing was committed.",
                 hint=hint,
             )
+    raise StepError(
+        step_id,
+        f"verification failed for {target}: the stored rows differ from the input's although"
+        " every column holds the same values (values moved between rows); nothing was committed.",
+        hint=hint,
+    )
 
 
 def record(

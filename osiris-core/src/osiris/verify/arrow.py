@@ -7,18 +7,11 @@ nanosecond timestamps with sub-microsecond digits) goes through the same rules i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from osiris.verify.canonical import (
-    Column,
-    checksum_sql,
-    column_of,
-    duckdb_float_checksum,
-    duckdb_text,
-)
+from osiris.verify.canonical import Column, column_of, duckdb_checksum_query
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -49,6 +42,7 @@ class ArrowChecksum:
             else:
                 self.unchecked[field.name] = found
         self._sums = {c.name: [0, 0] for c in self.columns}
+        self._rows = [0, 0]
         self._con: Any = None
 
     @property
@@ -72,49 +66,41 @@ class ArrowChecksum:
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
+    @property
+    def row_sum(self) -> ColumnSum:
+        """The rows seen and the sum of their row hashes (``canonical.row_text``)."""
+        return ColumnSum(*self._rows)
+
     def update(self, batch: pa.RecordBatch) -> None:
-        if not batch.num_rows or not self.columns:
-            return
-        fast: list[tuple[Column, pa.Array]] = []
-        for column in self.columns:
-            array = batch.column(column.name)
-            if _duckdb_reads(column, array):
-                fast.append((column, _prepared(array)))
-            else:
-                self._add(column.name, *_python_sum(column, array))
-        if fast:
-            self._duckdb_update(fast)
-
-    def _add(self, name: str, count: int, total: int) -> None:
-        sums = self._sums[name]
-        sums[0] += count
-        sums[1] += total
-
-    def _duckdb_update(self, columns: list[tuple[Column, pa.Array]]) -> None:
         import duckdb
         import pyarrow as pa
 
+        if not batch.num_rows:
+            return
+        self._rows[0] += batch.num_rows
+        if not self.columns:
+            return
+        arrays, kinds = [], []
+        for column in self.columns:
+            array = batch.column(column.name)
+            if _duckdb_reads(column, array):
+                arrays.append(_prepared(array))
+                kinds.append(column)
+            else:  # the canonical text made in Python; DuckDB only hashes it
+                arrays.append(pa.array(_python_texts(column, array), pa.string()))
+                kinds.append(Column(column.name, "text"))
         if self._con is None:
             self._con = duckdb.connect()
-        table = pa.table({f"c{i}": array for i, (_, array) in enumerate(columns)})
-        plain = [(i, c) for i, (c, _) in enumerate(columns) if c.kind != "float"]
-        self._con.register("osiris_batch", table)
+        self._con.register("osiris_batch", pa.table({f"c{i}": a for i, a in enumerate(arrays)}))
         try:
-            if plain:
-                select = ", ".join(
-                    f"count(c{i}), {checksum_sql('duckdb', duckdb_text(column, f'c{i}'))}"
-                    for i, column in plain
-                )
-                row = self._con.execute(f"SELECT {select} FROM osiris_batch").fetchall()[0]
-                for n, (_, column) in enumerate(plain):
-                    self._add(column.name, int(row[2 * n]), int(row[2 * n + 1] or 0))
-            for i, (column, _) in enumerate(columns):
-                if column.kind == "float":
-                    query = duckdb_float_checksum(f"c{i}", "osiris_batch")
-                    count, total = self._con.execute(query).fetchall()[0]
-                    self._add(column.name, int(count), int(total or 0))
+            row = self._con.execute(duckdb_checksum_query(kinds, "osiris_batch")).fetchall()[0]
         finally:
             self._con.unregister("osiris_batch")
+        for i, column in enumerate(self.columns):
+            sums = self._sums[column.name]
+            sums[0] += int(row[2 * i])
+            sums[1] += int(row[2 * i + 1] or 0)
+        self._rows[1] += int(row[-1] or 0)
 
     def close(self) -> None:
         if self._con is not None:
@@ -153,25 +139,14 @@ def _prepared(array: pa.Array) -> pa.Array:
     return array
 
 
-def _python_sum(column: Column, array: pa.Array) -> tuple[int, int]:
+def _python_texts(column: Column, array: pa.Array) -> list[str | None]:
     import pyarrow as pa
 
     if column.kind in ("timestamp", "timestamptz"):  # nanoseconds: read as integers
         values: list[Any] = array.cast(pa.int64()).to_pylist()
     else:
         values = array.to_pylist()
-    count = total = 0
-    for value in values:
-        if value is None:
-            continue
-        count += 1
-        total += hash60(python_text(column, value))
-    return count, total
-
-
-def hash60(text: str) -> int:
-    """The first 15 hex digits of the MD5 of ``text``'s UTF-8 bytes, as an integer."""
-    return int(hashlib.md5(text.encode("utf-8")).hexdigest()[:15], 16)
+    return [None if v is None else python_text(column, v) for v in values]
 
 
 def python_text(column: Column, value: Any) -> str:

@@ -23,7 +23,9 @@ Per kind (NULL is never hashed; it only lowers the column's non-NULL count):
 A column's checksum is its non-NULL count and the exact sum, over its values, of the first 15
 hex digits of the MD5 of the canonical text read as an unsigned integer (60 bits, so the sum is
 exact in every engine: SUM over integers is exact NUMERIC/DECIMAL/HUGEINT). A sum does not
-depend on row order and counts duplicates.
+depend on row order and counts duplicates. The row checksum is the same over each row's text
+(``row_text``): one MD5 per row instead of one per value, so the target compares rows first and
+computes the per-column checksums only when the rows differ, to name the column.
 """
 
 from __future__ import annotations
@@ -108,27 +110,44 @@ def duckdb_text(column: Column, sql: str) -> str:
     return sql
 
 
-def duckdb_float_checksum(sql: str, table: str) -> str:
-    """The checksum query of one float column, in stages: DuckDB evaluates ``float_text``'s
-    repeated sub-expressions once per use (15x slower); nested SELECTs compute each once. The
-    text is the same as ``float_text`` (tests compare them)."""
-    f = f"CAST({sql} AS DOUBLE)"
-    text = (
-        "CASE WHEN isnan(f) THEN 'NaN' WHEN f = 'infinity'::DOUBLE THEN 'Infinity'"
-        " WHEN f = -'infinity'::DOUBLE THEN '-Infinity' WHEN f = 0 THEN '0'"
-        " ELSE (CASE WHEN f < 0 THEN '-' ELSE '' END) || d || 'e'"
-        " || CAST(ex - length(fr) + length(lead) - length(d) AS VARCHAR) END"
-    )
-    return (
-        f"SELECT count(f), {checksum_sql('duckdb', text)} FROM ("
-        " SELECT f, fr, lead, rtrim(lead, '0') AS d, ex FROM ("
-        "  SELECT f, fr, ltrim(w || fr, '0') AS lead, ex FROM ("
-        "   SELECT f, split_part(m, '.', 1) AS w, split_part(m, '.', 2) AS fr, ex FROM ("
-        "    SELECT f, split_part(replace(t, '-', ''), 'e', 1) AS m,"
-        "     CASE WHEN contains(t, 'e') THEN CAST(split_part(t, 'e', 2) AS BIGINT) ELSE 0 END"
-        "     AS ex FROM ("
-        f"     SELECT {f} AS f, lower(CAST({f} AS VARCHAR)) AS t FROM {table})))))"
-    )
+def duckdb_checksum_query(columns: list[Column], table: str) -> str:
+    """One query over the batch ``table`` (columns ``c0, c1, ...``; Python-made texts already
+    text) returning, per column, its non-NULL count and hash sum, then the row count and the row
+    hash sum. Float texts are built in nested stages: DuckDB evaluates ``float_text``'s repeated
+    sub-expressions once per use (15x slower); each stage computes one step once."""
+    query = f"SELECT * FROM {table}"
+    floats = [i for i, c in enumerate(columns) if c.kind == "float"]
+    stages = [
+        lambda i: (
+            f"CAST(c{i} AS DOUBLE) AS v{i}, lower(CAST(CAST(c{i} AS DOUBLE) AS VARCHAR)) AS t{i}"
+        ),
+        lambda i: (
+            f"split_part(replace(t{i}, '-', ''), 'e', 1) AS m{i}, CASE WHEN contains(t{i}, 'e')"
+            f" THEN CAST(split_part(t{i}, 'e', 2) AS BIGINT) ELSE 0 END AS ex{i}"
+        ),
+        lambda i: f"split_part(m{i}, '.', 1) AS w{i}, split_part(m{i}, '.', 2) AS fr{i}",
+        lambda i: f"ltrim(w{i} || fr{i}, '0') AS lead{i}",
+        lambda i: f"rtrim(lead{i}, '0') AS d{i}",
+    ]
+    for stage in stages if floats else []:
+        query = f"SELECT *, {', '.join(stage(i) for i in floats)} FROM ({query})"
+    texts = []
+    for i, column in enumerate(columns):
+        if column.kind == "float":
+            v = f"v{i}"
+            texts.append(
+                f"CASE WHEN isnan({v}) THEN 'NaN' WHEN {v} = 'infinity'::DOUBLE THEN 'Infinity'"
+                f" WHEN {v} = -'infinity'::DOUBLE THEN '-Infinity' WHEN {v} = 0 THEN '0'"
+                f" ELSE (CASE WHEN {v} < 0 THEN '-' ELSE '' END) || d{i} || 'e'"
+                f" || CAST(ex{i} - length(fr{i}) + length(lead{i}) - length(d{i}) AS VARCHAR) END"
+            )
+        else:
+            texts.append(duckdb_text(column, f"c{i}"))
+    query = f"SELECT {', '.join(f'{t} AS x{i}' for i, t in enumerate(texts))} FROM ({query})"
+    names = [f"x{i}" for i in range(len(columns))]
+    select = [f"count({x}), {checksum_sql('duckdb', x)}" for x in names]
+    select.append(f"count(*), {checksum_sql('duckdb', row_text('duckdb', names))}")
+    return f"SELECT {', '.join(select)} FROM ({query})"
 
 
 # --- MySQL / MariaDB ----------------------------------------------------------------------------
@@ -256,6 +275,25 @@ def _len(dialect: str, text: str) -> str:
 
 
 def _concat(dialect: str, *parts: str) -> str:
+    if dialect == "mysql":
+        return f"CONCAT({', '.join(parts)})"
+    return "(" + " || ".join(parts) + ")"
+
+
+def row_text(dialect: str, texts: list[str]) -> str:
+    """The canonical text of a row: each column's text as ``<bytes>:<text>`` (``N`` for NULL),
+    concatenated in column order; unambiguous, so equal row texts mean equal rows."""
+    parts = []
+    for text in texts:
+        if dialect == "mysql":
+            parts.append(f"COALESCE(CONCAT(LENGTH({text}), ':', {text}), 'N')")
+        else:
+            length = "strlen" if dialect == "duckdb" else "octet_length"
+            parts.append(
+                f"COALESCE(CAST({length}({text}) AS {_VARCHAR[dialect]}) || ':' || {text}, 'N')"
+            )
+    if not parts:
+        return "''"
     if dialect == "mysql":
         return f"CONCAT({', '.join(parts)})"
     return "(" + " || ".join(parts) + ")"
