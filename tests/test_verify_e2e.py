@@ -48,9 +48,10 @@ def _input(project: Path, rows: list[str]) -> None:
     (project / "in.csv").write_text("id,name\n" + "".join(f"{r}\n" for r in rows))
 
 
-def _session(project: Path) -> Path:
-    [session] = sorted((project / "logs").iterdir())[-1:]
-    return session
+def _session(project: Path, output: str) -> Path:
+    """The session a run printed (two runs in one second sort in random order)."""
+    line = next(line for line in output.splitlines() if line.startswith("Session: "))
+    return project / line.removeprefix("Session: ")
 
 
 def _lines(path: Path) -> list[dict]:
@@ -62,7 +63,7 @@ def test_summary_and_metrics_show_rows_verified(project):
     result = CliRunner().invoke(cli, ["run", "pipeline.yaml"])
     assert result.exit_code == 0, result.output
     assert "250 verified" in result.output.split("to-parquet")[1].splitlines()[0]
-    session = _session(project)
+    session = _session(project, result.output)
     verified = {m["step_id"]: m["value"] for m in _lines(session / "metrics.jsonl")
                 if m["metric"] == "rows_verified"}  # fmt: skip
     assert verified == {"to-parquet": 250, "to-csv": 250}
@@ -82,13 +83,15 @@ def test_run_wide_checksum_fails_the_writer_that_changed_values(project):
     (project / "out.csv").write_text("old\n")
     plain = CliRunner().invoke(cli, ["run", "pipeline.yaml"])
     assert plain.exit_code == 0, plain.output
-    fingerprint = json.loads((_session(project) / "compiled" / "meta.json").read_text())
+    fingerprint = json.loads(
+        (_session(project, plain.output) / "compiled" / "meta.json").read_text()
+    )
     (project / "out.csv").write_text("old\n")
     result = CliRunner().invoke(cli, ["run", "pipeline.yaml", "--verify", "checksum"])
     assert result.exit_code == 1
     assert "the checksum of column 'name' differs" in result.output
     assert (project / "out.csv").read_text() == "old\n"
-    session = _session(project)
+    session = _session(project, result.output)
     assert json.loads((session / "compiled" / "meta.json").read_text()) == fingerprint
     events = [e for e in _lines(session / "events.jsonl") if e["event"] == "load_verified"]
     assert [(e["step_id"], e["method"], e["rows"]) for e in events] == [

@@ -95,7 +95,7 @@ def write_postgres(
             )
             checks = rounding_checks(full_types, reader.schema)
             if checksum is not None:
-                expressions = _checksum_columns(checksum, types)
+                items = _checksum_columns(checksum, types)
                 reader = checksum.wrap(reader)
             rows, copied = _copy(step_id, cur, copy_into, columns, reader, binary, checks)
             where = f"{target.schema}.{target.table}"
@@ -115,7 +115,7 @@ def write_postgres(
                     how="the table now holds",
                 )  # fmt: skip
             if checksum is not None:
-                _verify_checksum(step_id, cur, target, rows, checksum, expressions)
+                _verify_checksum(step_id, cur, target, rows, checksum, items)
             if created and target.primary_key:
                 keys = ", ".join(map(quote_ident, target.primary_key))
                 cur.execute(f"ALTER TABLE {target.name} ADD PRIMARY KEY ({keys})")
@@ -138,22 +138,22 @@ def write_postgres(
     return rows
 
 
-def _checksum_columns(checksum: Any, types: dict[str, str]) -> dict[str, str]:
-    """Each input column's canonical-text SQL over the target; a column whose target type has
-    no exact text for its data is left out of the check (and reported as unchecked)."""
+def _checksum_columns(checksum: Any, types: dict[str, str]) -> list[tuple[str, str]]:
+    """Each input column's canonical text over the target, as ``checksum_query`` items; a column whose target type has no exact text for its data is left
+    out of the check (and reported as unchecked)."""
     from osiris.verify.canonical import postgres_text
 
-    expressions = {}
+    items = []
     for column in list(checksum.columns):
-        text = postgres_text(column, quote_ident(column.name), types.get(column.name, ""))
+        sql, target = quote_ident(column.name), types.get(column.name, "")
+        text = postgres_text(column, sql, target)
         if text is None:
             checksum.exclude(
-                column.name,
-                f"a {types.get(column.name)} column has no canonical text for {column.kind} data",
+                column.name, f"a {target} column has no canonical text for {column.kind} data"
             )
         else:
-            expressions[column.name] = text
-    return expressions
+            items.append((column.kind, text))
+    return items
 
 
 def _verify_checksum(
@@ -162,17 +162,17 @@ def _verify_checksum(
     target: Target,
     rows: int,
     checksum: Any,
-    expressions: dict[str, str],
+    items: list[tuple[str, str]],
 ) -> None:
-    """The same checksums over the rows this transaction wrote into the target, compared."""
+    """The same checksums over the rows this transaction wrote into the target (``xmin`` is its
+    id): the rows first, each column only when they differ."""
     from osiris import verify
-    from osiris.verify.canonical import checksum_sql, row_text
+    from osiris.verify.canonical import checksum_query
 
     cur.execute("SET LOCAL extra_float_digits = 1")  # the shortest round-trip digits
     ours = "xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
     source = f"{target.name} WHERE {ours}"
-    row = row_text("postgres", list(expressions.values()))
-    cur.execute(f"SELECT count(*), {checksum_sql('postgres', row)} FROM {source}")
+    cur.execute(checksum_query("postgres", items, source, per_column=False))
     count, total = cur.fetchone()
     where = f"{target.schema}.{target.table}"
     verify.require_count(
@@ -180,14 +180,11 @@ def _verify_checksum(
     )
 
     def column_sums() -> dict[str, Any]:
-        select = []
-        for name, text in expressions.items():
-            select += [f"count({quote_ident(name)})", checksum_sql("postgres", text)]
-        cur.execute(f"SELECT {', '.join(select) or '1'} FROM {source}")
+        cur.execute(checksum_query("postgres", items, source, per_column=True))
         found = cur.fetchone()
         return {
-            name: verify.ColumnSum(int(found[2 * i]), int(found[2 * i + 1] or 0))
-            for i, name in enumerate(expressions)
+            column.name: verify.ColumnSum(int(found[2 * i]), int(found[2 * i + 1] or 0))
+            for i, column in enumerate(checksum.columns)
         }
 
     stored = verify.ColumnSum(int(count), int(total or 0))

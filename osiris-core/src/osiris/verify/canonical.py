@@ -10,9 +10,12 @@ Per kind (NULL is never hashed; it only lowers the column's non-NULL count):
 - decimal(p, s): exactly ``s`` fraction digits, no exponent, ``0.`` before a fraction
   (``1.50``, ``-0.05``, ``0.00``); a target value with more digits than ``s`` keeps them, so it
   can never match.
-- float (32 and 64 bit, as the exact double): the shortest digits that round-trip, written as
-  an integer mantissa without trailing zeros and a power of ten: ``15e-1`` (1.5), ``1e2`` (100),
-  ``-3e-7``; zero of either sign is ``0``; ``NaN``, ``Infinity``, ``-Infinity``.
+- float (32 and 64 bit, as the exact double): the shortest digits that round-trip, laid out as
+  PostgreSQL prints a double (``extra_float_digits = 1``): plain when the decimal exponent E is
+  in -4..14 (``0.0001``, ``100``, ``123456.789``), else ``d.ddde±XX`` with at least two
+  exponent digits (``1e-05``, ``1e+15``, ``-1.2345678901234568e+17``); zero of either sign is
+  ``0``; ``NaN``, ``Infinity``, ``-Infinity``. PostgreSQL prints it as is (cheap); DuckDB and
+  MariaDB rebuild that layout from their own shortest digits.
 - boolean: ``1`` / ``0`` (a MySQL TINYINT/BIT holding anything else prints its number).
 - date: ``YYYY-MM-DD``.
 - timestamp without time zone: ``YYYY-MM-DD HH:MM:SS.ffffff`` (always 6 fraction digits);
@@ -30,6 +33,7 @@ computes the per-column checksums only when the rows differ, to name the column.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -98,7 +102,7 @@ def duckdb_text(column: Column, sql: str) -> str:
     if kind in ("integer", "decimal"):
         return f"CAST({sql} AS VARCHAR)"  # DuckDB prints a DECIMAL with exactly its scale
     if kind == "float":
-        return float_text("duckdb", f"CAST({sql} AS DOUBLE)")  # see duckdb_float_checksum
+        return float_text("duckdb", f"CAST({sql} AS DOUBLE)")  # checksum_query stages it
     if kind == "boolean":
         return f"CASE WHEN {sql} THEN '1' WHEN NOT {sql} THEN '0' END"
     if kind == "date":
@@ -111,16 +115,29 @@ def duckdb_text(column: Column, sql: str) -> str:
 
 
 def duckdb_checksum_query(columns: list[Column], table: str) -> str:
-    """One query over the batch ``table`` (columns ``c0, c1, ...``; Python-made texts already
-    text) returning, per column, its non-NULL count and hash sum, then the row count and the row
-    hash sum. Float texts are built in nested stages: DuckDB evaluates ``float_text``'s repeated
-    sub-expressions once per use (15x slower); each stage computes one step once."""
-    query = f"SELECT * FROM {table}"
-    floats = [i for i, c in enumerate(columns) if c.kind == "float"]
+    """Per-column and row checksums of the batch ``table`` (columns ``c0, c1, ...``)."""
+    items = [
+        (c.kind, f"CAST(c{i} AS DOUBLE)" if c.kind == "float" else duckdb_text(c, f"c{i}"))
+        for i, c in enumerate(columns)
+    ]
+    return checksum_query("duckdb", items, table, per_column=True)
+
+
+def checksum_query(
+    dialect: str, items: list[tuple[str, str]], source: str, *, per_column: bool
+) -> str:
+    """A query over ``source`` returning (when ``per_column``) each item's non-NULL count and
+    hash sum, then the row count and the row hash sum. ``items`` are (kind, SQL of the canonical
+    text); in DuckDB a float item is its DOUBLE value instead, and its text is built in nested
+    stages, each computing one step once (``float_text`` inline repeats sub-expressions, which
+    DuckDB then evaluates once per use: 15x slower)."""
+    query = (
+        f"SELECT {', '.join(f'{sql} AS c{i}' for i, (_, sql) in enumerate(items))} FROM {source}"
+    )
+    texts = [f"c{i}" for i in range(len(items))]
+    floats = [i for i, (kind, _) in enumerate(items) if kind == "float" and dialect == "duckdb"]
     stages = [
-        lambda i: (
-            f"CAST(c{i} AS DOUBLE) AS v{i}, lower(CAST(CAST(c{i} AS DOUBLE) AS VARCHAR)) AS t{i}"
-        ),
+        lambda i: f"lower(CAST(c{i} AS VARCHAR)) AS t{i}",
         lambda i: (
             f"split_part(replace(t{i}, '-', ''), 'e', 1) AS m{i}, CASE WHEN contains(t{i}, 'e')"
             f" THEN CAST(split_part(t{i}, 'e', 2) AS BIGINT) ELSE 0 END AS ex{i}"
@@ -128,26 +145,21 @@ def duckdb_checksum_query(columns: list[Column], table: str) -> str:
         lambda i: f"split_part(m{i}, '.', 1) AS w{i}, split_part(m{i}, '.', 2) AS fr{i}",
         lambda i: f"ltrim(w{i} || fr{i}, '0') AS lead{i}",
         lambda i: f"rtrim(lead{i}, '0') AS d{i}",
+        lambda i: f"ex{i} - length(fr{i}) + length(lead{i}) - length(d{i}) AS p{i}",
+        lambda i: f"length(d{i}) AS n{i}, p{i} + length(d{i}) - 1 AS e{i}",
     ]
     for stage in stages if floats else []:
-        query = f"SELECT *, {', '.join(stage(i) for i in floats)} FROM ({query})"
-    texts = []
-    for i, column in enumerate(columns):
-        if column.kind == "float":
-            v = f"v{i}"
-            texts.append(
-                f"CASE WHEN isnan({v}) THEN 'NaN' WHEN {v} = 'infinity'::DOUBLE THEN 'Infinity'"
-                f" WHEN {v} = -'infinity'::DOUBLE THEN '-Infinity' WHEN {v} = 0 THEN '0'"
-                f" ELSE (CASE WHEN {v} < 0 THEN '-' ELSE '' END) || d{i} || 'e'"
-                f" || CAST(ex{i} - length(fr{i}) + length(lead{i}) - length(d{i}) AS VARCHAR) END"
-            )
-        else:
-            texts.append(duckdb_text(column, f"c{i}"))
-    query = f"SELECT {', '.join(f'{t} AS x{i}' for i, t in enumerate(texts))} FROM ({query})"
-    names = [f"x{i}" for i in range(len(columns))]
-    select = [f"count({x}), {checksum_sql('duckdb', x)}" for x in names]
-    select.append(f"count(*), {checksum_sql('duckdb', row_text('duckdb', names))}")
-    return f"SELECT {', '.join(select)} FROM ({query})"
+        query = f"SELECT *, {', '.join(stage(i) for i in floats)} FROM ({query}) AS s"
+    for i in floats:
+        texts[i] = _special(
+            "duckdb", f"c{i}", _layout("duckdb", f"c{i}", f"d{i}", f"p{i}", f"n{i}", f"e{i}")
+        )
+    select = ", ".join(f"{t} AS x{i}" for i, t in enumerate(texts)) or "1 AS x"
+    query = f"SELECT {select} FROM ({query}) AS s"
+    names = [f"x{i}" for i in range(len(items))]
+    out = [f"count({x}), {checksum_sql(dialect, x)}" for x in names] if per_column else []
+    out.append(f"count(*), {checksum_sql(dialect, row_text(dialect, names))}")
+    return f"SELECT {', '.join(out)} FROM ({query}) AS s"
 
 
 # --- MySQL / MariaDB ----------------------------------------------------------------------------
@@ -200,7 +212,8 @@ def postgres_text(column: Column, sql: str, target_type: str) -> str | None:
         s, value = column.scale, f"({sql})::numeric"
         return f"CASE WHEN {value} = round({value}, {s}) THEN round({value}, {s})::text ELSE {value}::text END"
     if kind == "float" and target in ("double precision", "real"):
-        return float_text("postgres", f"({sql})::float8")
+        value = f"({sql})::float8"  # the layout is PostgreSQL's own (extra_float_digits = 1)
+        return f"(CASE WHEN {value} = 0 THEN '0' ELSE {value}::text END)"
     if kind == "boolean" and target == "boolean":
         return f"CASE WHEN {sql} THEN '1' WHEN NOT {sql} THEN '0' END"
     if kind == "boolean" and target in _PG_INTEGERS:
@@ -222,10 +235,10 @@ def postgres_text(column: Column, sql: str, target_type: str) -> str | None:
 
 
 def float_text(dialect: str, value: str) -> str:
-    """Canonical float text from ``value`` (a DOUBLE expression): each engine prints the shortest
-    round-trip digits in its own layout (``1e+20``, ``1e20``, ``100.0``, ``0.0000001``); this
-    rewrites them as ``<digits>e<power>`` with the mantissa's trailing zeros moved into the
-    power. MySQL cannot store NaN or infinities, so only DuckDB and PostgreSQL test for them."""
+    """Canonical float text from ``value`` (a DOUBLE expression) for DuckDB and MySQL, whose
+    shortest round-trip digits come in their own layouts (``1e+20``, ``1e20``, ``100.0``,
+    ``0.0000001``): the digits without leading and trailing zeros (D, n of them) and the power
+    P with value = D x 10^P are taken apart, then laid out as PostgreSQL does."""
     native = f"lower(CAST({value} AS {_VARCHAR[dialect]}))"
     absolute = f"replace({native}, '-', '')"  # drops the sign and the exponent's minus
     mantissa = _part(dialect, absolute, "e", 1)
@@ -237,8 +250,15 @@ def float_text(dialect: str, value: str) -> str:
     fraction = _part(dialect, mantissa, ".", 2)
     lead = _trim(dialect, "LEADING", _concat(dialect, whole, fraction))
     digits = _trim(dialect, "TRAILING", lead)
-    power = f"({exponent} - {_len(dialect, fraction)} + {_len(dialect, lead)} - {_len(dialect, digits)})"
-    sign = f"(CASE WHEN {value} < 0 THEN '-' ELSE '' END)"
+    n = _len(dialect, digits)
+    power = f"({exponent} - {_len(dialect, fraction)} + {_len(dialect, lead)} - {n})"
+    return _special(
+        dialect, value, _layout(dialect, value, digits, power, n, f"({power} + {n} - 1)")
+    )
+
+
+def _special(dialect: str, value: str, text: str) -> str:
+    """Zero, NaN and the infinities around ``text`` (MySQL stores neither NaN nor infinity)."""
     special = ""
     if dialect != "mysql":
         inf = "'infinity'::DOUBLE" if dialect == "duckdb" else "'infinity'::float8"
@@ -247,8 +267,32 @@ def float_text(dialect: str, value: str) -> str:
             f" WHEN {nan} THEN 'NaN' WHEN {value} = {inf} THEN 'Infinity'"
             f" WHEN {value} = -{inf} THEN '-Infinity'"
         )
-    text = _concat(dialect, sign, digits, "'e'", f"CAST({power} AS {_VARCHAR[dialect]})")
     return f"(CASE{special} WHEN {value} = 0 THEN '0' ELSE {text} END)"
+
+
+def _layout(dialect: str, value: str, d: str, p: str, n: str, e: str) -> str:
+    """PostgreSQL's layout of value = D x 10^P (n digits, decimal exponent E = P + n - 1)."""
+    c = functools.partial(_concat, dialect)
+    integer = "SIGNED" if dialect == "mysql" else "INTEGER"
+    dot, point = "'.'", "'0.'"
+
+    def zeros(count: str) -> str:
+        return f"repeat('0', CAST({count} AS {integer}))"
+
+    left = f"left({d}, CAST({n} + {p} AS {integer}))"
+    right = f"right({d}, CAST(-{p} AS {integer}))"
+    fixed = (
+        f"CASE WHEN {p} >= 0 THEN {c(d, zeros(p))} WHEN {e} >= 0 THEN {c(left, dot, right)}"
+        f" ELSE {c(point, zeros(f'-{e} - 1'), d)} END"
+    )
+    fraction = f"(CASE WHEN {n} > 1 THEN {c(dot, f'substr({d}, 2)')} ELSE '' END)"
+    scientific = c(
+        f"left({d}, 1)", fraction, "'e'", f"(CASE WHEN {e} < 0 THEN '-' ELSE '+' END)",
+        f"(CASE WHEN abs({e}) < 10 THEN '0' ELSE '' END)",  # lpad would cut 324 to 32
+        f"CAST(abs({e}) AS {_VARCHAR[dialect]})",
+    )  # fmt: skip
+    sign = f"(CASE WHEN {value} < 0 THEN '-' ELSE '' END)"
+    return c(sign, f"(CASE WHEN {e} < -4 OR {e} >= 15 THEN {scientific} ELSE {fixed} END)")
 
 
 _VARCHAR = {"duckdb": "VARCHAR", "postgres": "text", "mysql": "CHAR"}
