@@ -139,8 +139,9 @@ def write_postgres(
 
 
 def _checksum_columns(checksum: Any, types: dict[str, str]) -> list[tuple[str, str]]:
-    """Each input column's canonical text over the target, as ``checksum_query`` items; a column whose target type has no exact text for its data is left
-    out of the check (and reported as unchecked)."""
+    """Each input column's canonical text over the target, as ``checksum_query`` items; a
+    column whose target type has no exact text for its data is left out of the check (and
+    reported as unchecked)."""
     from osiris.verify.canonical import postgres_text
 
     items = []
