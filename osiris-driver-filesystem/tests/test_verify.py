@@ -111,3 +111,22 @@ def test_a_writer_that_loses_or_changes_rows_fails(tmp_path, monkeypatch, ext, m
 def test_unknown_verify_value_is_an_error(tmp_path):
     with pytest.raises(StepError, match="verify 'sha' is not one of count, checksum"):
         _write(tmp_path, "csv", pa.table({"n": [1]}), {"verify": "sha"})
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"header": False}, {"compression": "gzip", "newline": "crlf"}, {"encoding": "utf-16"},
+     {"quoting": "all", "delimiter": ";"}],
+)  # fmt: skip
+def test_csv_count_sees_quoted_newlines_as_one_record(tmp_path, config):
+    """Records are counted from the file's line ends outside quotes (or, for an encoding that
+    is not ASCII-compatible, by parsing it)."""
+    values = ["two\nlines", 'quote " and\r\nnewline', "", None, "plain"] * 40
+    table = pa.table({"n": list(range(200)), "s": values})
+    ext = "csv.gz" if config.get("compression") else "csv"
+    ctx, rec = make_context(tmp_path, step_id="w")
+    CsvWriter().run(step_id="w", config={"path": f"out.{ext}", **config, "verify": "checksum"},
+                    inputs={"df_u": StepData.from_table(table)}, ctx=ctx)  # fmt: skip
+    assert rec.metric("rows_verified") == 200
+    if not config:
+        assert (tmp_path / "out.csv").read_bytes().count(b"\n") == 1 + 200 + 40 * 2
