@@ -27,6 +27,7 @@ __all__ = [
     "ArrowChecksum",
     "ColumnSum",
     "compare",
+    "compare_columns",
     "mode_for",
     "record",
     "require_count",
@@ -80,10 +81,28 @@ def compare(
     """Compare the stored rows' checksum with the input's; on a difference compute the stored
     per-column checksums (``stored_columns``, costlier: only then) and fail naming the first
     column that differs."""
+    if not checksum.rows:
+        raise ValueError("compare() needs an ArrowChecksum made with rows=True")
     if stored_rows == checksum.row_sum:
         return
-    stored = stored_columns()
-    for column, want in checksum.sums.items():
+    compare_columns(step_id, checksum.sums, stored_columns(), target, hint)
+    raise StepError(
+        step_id,
+        f"verification failed for {target}: the stored rows differ from the input's although"
+        " every column holds the same values (values moved between rows); nothing was committed.",
+        hint=hint,
+    )
+
+
+def compare_columns(
+    step_id: str,
+    expected: Mapping[str, ColumnSum],
+    stored: Mapping[str, ColumnSum],
+    target: str,
+    hint: str = DB_VALUES_HINT,
+) -> None:
+    """Fail naming the first column whose stored checksum differs from the input's."""
+    for column, want in expected.items():
         got = stored.get(column)
         if got != want:
             raise StepError(
@@ -93,12 +112,6 @@ def compare(
                 " nothing was committed.",
                 hint=hint,
             )
-    raise StepError(
-        step_id,
-        f"verification failed for {target}: the stored rows differ from the input's although"
-        " every column holds the same values (values moved between rows); nothing was committed.",
-        hint=hint,
-    )
 
 
 def record(

@@ -31,8 +31,11 @@ class ColumnSum:
 class ArrowChecksum:
     """Per-column checksums of a stream of batches that all have ``schema``."""
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, *, rows: bool = True) -> None:
+        """``rows``: also the row checksum (what a database target compares first); a file,
+        checksummed by this same class on both sides, compares the columns directly."""
         self.schema = schema
+        self.rows = rows
         self.columns: list[Column] = []
         self.unchecked: dict[str, str] = {}
         for field in schema:
@@ -93,7 +96,8 @@ class ArrowChecksum:
             self._con = duckdb.connect()
         self._con.register("osiris_batch", pa.table({f"c{i}": a for i, a in enumerate(arrays)}))
         try:
-            row = self._con.execute(duckdb_checksum_query(kinds, "osiris_batch")).fetchall()[0]
+            query = duckdb_checksum_query(kinds, "osiris_batch", rows=self.rows)
+            row = self._con.execute(query).fetchall()[0]
         finally:
             self._con.unregister("osiris_batch")
         for i, column in enumerate(self.columns):

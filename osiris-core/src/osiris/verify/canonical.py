@@ -114,20 +114,26 @@ def duckdb_text(column: Column, sql: str) -> str:
     return sql
 
 
-def duckdb_checksum_query(columns: list[Column], table: str) -> str:
-    """Per-column and row checksums of the batch ``table`` (columns ``c0, c1, ...``)."""
+def duckdb_checksum_query(columns: list[Column], table: str, *, rows: bool = True) -> str:
+    """Per-column (and with ``rows`` the row) checksums of the batch ``table`` (columns ``c0,
+    c1, ...``)."""
     items = [
         (c.kind, f"CAST(c{i} AS DOUBLE)" if c.kind == "float" else duckdb_text(c, f"c{i}"))
         for i, c in enumerate(columns)
     ]
-    return checksum_query("duckdb", items, table, per_column=True)
+    return checksum_query("duckdb", items, table, per_column=True, rows=rows)
 
 
 def checksum_query(
-    dialect: str, items: list[tuple[str, str]], source: str, *, per_column: bool
+    dialect: str,
+    items: list[tuple[str, str]],
+    source: str,
+    *,
+    per_column: bool,
+    rows: bool = True,
 ) -> str:
     """A query over ``source`` returning (when ``per_column``) each item's non-NULL count and
-    hash sum, then the row count and the row hash sum. ``items`` are (kind, SQL of the canonical
+    hash sum, then the row count and (when ``rows``) the row hash sum. ``items`` are (kind, SQL of the canonical
     text); in DuckDB a float item is its DOUBLE value instead, and its text is built in nested
     stages, each computing one step once (``float_text`` inline repeats sub-expressions, which
     DuckDB then evaluates once per use: 15x slower)."""
@@ -158,7 +164,8 @@ def checksum_query(
     query = f"SELECT {select} FROM ({query}) AS s"
     names = [f"x{i}" for i in range(len(items))]
     out = [f"count({x}), {checksum_sql(dialect, x)}" for x in names] if per_column else []
-    out.append(f"count(*), {checksum_sql(dialect, row_text(dialect, names))}")
+    row_hash = checksum_sql(dialect, row_text(dialect, names)) if rows else "0"
+    out.append(f"count(*), {row_hash}")
     return f"SELECT {', '.join(out)} FROM ({query}) AS s"
 
 
