@@ -11,7 +11,8 @@ MariaDB through `osiris run` in a child process:
 Variants run interleaved (baseline, count, checksum, baseline, ...) so the machine's noise hits
 them alike. Prints wall time, client CPU and the overhead against the count run and the baseline.
 
-    python bench/verify_cost.py [--rows 1000000] [--runs 3] [--baseline /work/main/.venv/bin/osiris]
+    python bench/verify_cost.py [--rows 1000000] [--runs 3] [--baseline OTHER_CHECKOUT/.venv/bin/osiris]
+                                [--only Parquet]
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", help="the osiris executable of a checkout without verify")
+    parser.add_argument("--only", default="", help="run only the loads whose label has this text")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -119,6 +121,8 @@ def main() -> None:
     print("| load | verification | wall time | client CPU | vs count | vs baseline |")
     print("|---|---|---:|---:|---:|---:|")
     for label, (mode, writer) in loads.items():
+        if args.only not in label:
+            continue
         target = f"events_{mode}"
         pipeline = OUT / f"{mode}.yaml"
         pipeline.write_text(READ.format(name=mode, source=source) + writer.format(
