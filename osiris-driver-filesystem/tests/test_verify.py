@@ -130,3 +130,17 @@ def test_csv_count_sees_quoted_newlines_as_one_record(tmp_path, config):
     assert rec.metric("rows_verified") == 200
     if not config:
         assert (tmp_path / "out.csv").read_bytes().count(b"\n") == 1 + 200 + 40 * 2
+
+
+@pytest.mark.parametrize(("encoding", "scanned"), [("utf-8", True), ("cp1250", True),
+                                                   ("utf-16", False), ("iso2022_jp", False)])  # fmt: skip
+def test_csv_count_scans_bytes_only_where_quotes_and_newlines_are_single_bytes(
+    tmp_path, monkeypatch, encoding, scanned
+):
+    calls = []
+    real = csv_io._unquoted_newlines
+    monkeypatch.setattr(csv_io, "_unquoted_newlines", lambda s: calls.append(1) or real(s))
+    table = pa.table({"s": ['a "q"\nb', "x"] * 5})
+    rec = _write(tmp_path, "csv", table, {"encoding": encoding})
+    assert rec.metric("rows_verified") == 10
+    assert bool(calls) is scanned

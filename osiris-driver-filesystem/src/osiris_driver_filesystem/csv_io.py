@@ -381,14 +381,15 @@ class CsvWriter(common.FileWriter):
         self, step_id: str, config: Mapping[str, Any], tmp: Path, schema: pa.Schema
     ) -> int:
         """Records in the file: its line ends outside quotes (a quoted value may hold newlines),
-        less the header; scanned in blocks, about 7x faster than parsing the file again. An
-        encoding that is not ASCII-compatible (UTF-16, UTF-32) is parsed instead."""
+        less the header; scanned in blocks, about 3x faster than parsing the file again. In an
+        encoding where a byte 0x22 or 0x0A may be part of another character (UTF-16, UTF-32,
+        ISO-2022, ...) the file is parsed instead."""
         import codecs
 
         import pyarrow as pa
 
         read = _read_config(config, schema.names)
-        if codecs.lookup(read["encoding"]).encode('\n"') != b'\n"':
+        if not _SCANNABLE.match(codecs.lookup(read["encoding"]).name):
             as_text = {name: pa.string() for name in schema.names}
             reader = _CsvFileReader(step_id, read, as_text).open(tmp)
             return sum(batch.num_rows for batch in reader)
@@ -400,6 +401,11 @@ class CsvWriter(common.FileWriter):
     ) -> pa.RecordBatchReader:
         pinned = {f.name: f.type for f in schema}
         return _CsvFileReader(step_id, _read_config(config, schema.names), pinned).open(tmp)
+
+
+_SCANNABLE = re.compile(r"^(utf-8(-sig)?|ascii|latin-1|iso8859-\d+|cp125\d|mac-.*|koi8-.)$")
+"""Encodings (codecs names) in which the bytes of a quote and a newline are never part of
+another character, so line ends can be counted in the raw bytes."""
 
 
 def _unquoted_newlines(stream: Any) -> int:
