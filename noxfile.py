@@ -20,7 +20,7 @@ PLUGINS = [
     "osiris-remote-e2b",
     "osiris-llm",
 ]
-TEST_TOOLS = ["pytest>=8", "starlette>=0.37", "uvicorn>=0.30"]
+TEST_TOOLS = ["pytest>=8", "starlette>=0.37", "uvicorn>=0.30", "playwright>=1.50"]
 ALL = ["osiris-core", *PLUGINS]
 
 

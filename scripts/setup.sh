@@ -28,6 +28,10 @@ have_mysql_headers || apt_install libmariadb-dev "for mysqlclient" \
 have_pgbouncer() { command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; }
 have_pgbouncer || apt_install pgbouncer "the transaction-pooler tests" \
   || echo "setup: pgbouncer could not be installed; the transaction-pooler tests will skip"
+# Debian's Chromium renders the HTML run reports in the browser tests (driven by Playwright;
+# Playwright's own browser download cannot work offline).
+[ -x /usr/bin/chromium ] || apt_install chromium "the report browser tests" \
+  || echo "setup: chromium could not be installed; the report browser tests will skip"
 editable=()
 for p in "${PACKAGES[@]}"; do
   if [ "$p" = osiris-driver-mysql ] && have_mysql_headers; then

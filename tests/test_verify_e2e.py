@@ -31,7 +31,7 @@ steps:
     component: filesystem.csv_writer
     mode: write
     needs: [read]
-    config: {path: out.csv, quoting: none}
+    config: {path: out.csv}
 """
 
 
@@ -75,11 +75,27 @@ def test_summary_and_metrics_show_rows_verified(project):
     assert methods == {"to-parquet": "count", "to-csv": "count"}
 
 
-def test_run_wide_checksum_fails_the_writer_that_changed_values(project):
-    """Unquoted CSV writes the empty name like a NULL: the count passes, the checksum fails;
-    the Parquet writer of the same run verifies its checksum; the compiled pipeline is the
-    same with and without --verify."""
-    _input(project, ['1,""', '2,"b"'])
+def test_run_wide_checksum_fails_the_writer_that_changed_values(project, monkeypatch):
+    """A CSV writer that changes a value (simulated: the CSV format keeps every value it
+    accepts) passes the count and fails the checksum; the Parquet writer of the same run
+    verifies its checksum; the compiled pipeline is the same with and without --verify."""
+    import pyarrow as pa
+    from osiris_driver_filesystem import csv_io
+
+    real = csv_io._write_csv
+
+    def changes_a_name(step_id, config, tmp, reader):
+        table = pa.table(reader)
+        table = table.set_column(1, "name", pa.array(["a", "B"]))
+        return real(
+            step_id,
+            config,
+            tmp,
+            pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
+        )
+
+    monkeypatch.setattr(csv_io, "_write_csv", changes_a_name)
+    _input(project, ['1,"a"', '2,"b"'])
     (project / "out.csv").write_text("old\n")
     plain = CliRunner().invoke(cli, ["run", "pipeline.yaml"])
     assert plain.exit_code == 0, plain.output

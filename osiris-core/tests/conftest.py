@@ -2,7 +2,8 @@
 
 ``runner_kit``: the in-test components of the runner tests (``runner_testkit.py``).
 ``_validate_all_session_lines``: after the test session, every events.jsonl / metrics.jsonl
-written under pytest's temporary directories must validate against docs/reference's schemas.
+written under pytest's temporary directories must validate against docs/reference's schemas,
+and every aiop.json against the AIOP schema.
 """
 
 from __future__ import annotations
@@ -25,3 +26,7 @@ def _validate_all_session_lines(tmp_path_factory):
     root = tmp_path_factory.getbasetemp()
     files = sorted([*root.rglob("events.jsonl"), *root.rglob("metrics.jsonl")])
     assert_lines_valid(files)
+    from osiris.testing.session_checks import assert_aiop_valid
+
+    for aiop in sorted(root.rglob("aiop.json")):  # every AIOP any test exported
+        assert_aiop_valid(aiop)

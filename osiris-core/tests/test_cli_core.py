@@ -305,3 +305,46 @@ def test_compile_out_below_a_file_exits_2(cli_run, tmp_path):
         "Error: Cannot create the output directory notes.txt/build: notes.txt is a file."
         " Choose another --out directory.\n"
     )
+
+
+def _only_session(logs: Path) -> Path:
+    (session,) = sorted(logs.iterdir())
+    return session
+
+
+def test_compile_leaves_a_session_with_the_manifest_and_fingerprints(cli_run, tmp_path):
+    support.write(tmp_path, (EXAMPLES / "duckdb_only.yaml").read_text())
+    result = cli_run("compile", "pipeline.yaml", "--logs-dir", "sessions")
+    assert result.exit_code == 0, result.output
+    session = _only_session(tmp_path / "sessions")
+    assert session.name.startswith("compile_")
+    events = [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["compile_start", "compile_complete"]
+    meta = json.loads((tmp_path / "compiled" / "meta.json").read_text())
+    assert events[1]["fingerprints"] == meta["fingerprints"] and events[1]["steps"] == 2
+    status = json.loads((session / "status.json").read_text())
+    assert (status["ok"], status["pipeline"], status["exit_code"]) == (True, "duckdb-only", 0)
+    assert (session / "manifest.yaml").read_bytes() == (
+        tmp_path / "compiled" / "manifest.yaml"
+    ).read_bytes()
+    assert (session / "oml.yaml").read_text() == (tmp_path / "pipeline.yaml").read_text()
+
+
+def test_a_refused_compile_records_its_errors_in_the_session(cli_run, tmp_path):
+    support.write(tmp_path, BAD)
+    assert cli_run("compile", "pipeline.yaml", "--logs-dir", "sessions").exit_code == 2
+    session = _only_session(tmp_path / "sessions")
+    last = json.loads((session / "events.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "compile_error"
+    assert last["error"] == "pipeline.yaml was not compiled: 3 error(s)."
+    assert last["errors"][0]["path"] == "steps[0].config.query"
+    status = json.loads((session / "status.json").read_text())
+    assert (status["ok"], status["exit_code"]) == (False, 2)
+
+
+def test_compile_with_a_logs_dir_that_is_a_file_is_invalid_input(cli_run, tmp_path):
+    support.write(tmp_path, (EXAMPLES / "duckdb_only.yaml").read_text())
+    (tmp_path / "taken").write_text("x")
+    result = cli_run("compile", "pipeline.yaml", "--logs-dir", "taken")
+    assert result.exit_code == 2
+    assert "The logs directory taken is not a directory." in result.stderr

@@ -179,3 +179,38 @@ def test_text_view_of_other_result_shapes(tmp_path, monkeypatch):
     assert "    1   " + "x" * 39 + "…" in lines
     assert "table broken.csv, format csv" in lines
     assert "  error: bad quoting" in lines
+
+
+def test_samples_default_comes_from_the_discovery_setting(discover_env, tmp_path, monkeypatch):
+    family, registry = discover_env
+    (tmp_path / "osiris.yaml").write_text("discovery:\n  samples: 3\n", encoding="utf-8")
+    assert invoke(registry, "discover", "@memdb.main", "--json").exit_code == 0
+    monkeypatch.setenv("OSIRIS_DISCOVERY_SAMPLES", "0")
+    assert invoke(registry, "discover", "@memdb.main", "--json", "--refresh").exit_code == 0
+    assert invoke(registry, "discover", "@memdb.main", "--samples", "1", "--refresh").exit_code == 0
+    assert [call["samples"] for call in family.discover_calls] == [3, 0, 1]
+
+
+def test_discovery_leaves_a_masked_session(discover_env, tmp_path):
+    _, registry = discover_env
+    assert invoke(registry, "discover", "@memdb.main", "--logs-dir", "sessions").exit_code == 0
+    assert invoke(registry, "discover", "@memdb.nosuch", "--logs-dir", "sessions").exit_code == 2
+    ok, failed = sorted((tmp_path / "sessions").iterdir())  # ids sort by time, then random
+    if json.loads((ok / "status.json").read_text())["ok"] is False:
+        ok, failed = failed, ok
+    events = [json.loads(line) for line in (ok / "events.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["discovery_start", "discovery_complete"]
+    assert (events[1]["reference"], events[1]["tables"], events[1]["cached"]) == (
+        "@memdb.main",
+        2,
+        False,
+    )
+    saved = json.loads((ok / "artifacts" / "discovery" / "discovery.json").read_text())
+    assert [t["name"] for t in saved["tables"]] == ["movies", "directors"]
+    last = json.loads((failed / "events.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "discovery_error" and "nosuch" in last["error"]
+    for session in (ok, failed):
+        for path in session.rglob("*"):
+            if path.is_file():
+                for form in FORMS:
+                    assert form not in path.read_text(), (path, form)

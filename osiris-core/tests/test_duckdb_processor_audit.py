@@ -7,7 +7,9 @@ import tempfile
 from decimal import Decimal
 
 import pyarrow as pa
+import pytest
 from osiris.builtin.duckdb_processor import DuckDBProcessor
+from osiris.errors import StepError
 from osiris.stepdata import StepData
 from osiris.testing import make_context
 
@@ -97,3 +99,31 @@ def test_nanoseconds_duckdb_would_drop_are_refused_with_column_and_row(tmp_path)
     iv = pa.array([pa.scalar((0, 0, 1500), mdn).as_py()], mdn)
     with pytest.raises(StepError, match=r"column 'iv' of df_src row 1: .* has nanoseconds"):
         _run(tmp_path, "SELECT * FROM input_df", df_src=pa.table({"iv": iv})).read_all()
+
+
+@pytest.mark.parametrize(
+    ("query", "described"),
+    [
+        (
+            "SELECT * FROM df_a JOIN df_b ON df_a.id = df_b.id",
+            "'id' (column 1) and 'id' (column 3); 'x' (column 2) and 'X' (column 4)",
+        ),
+        (
+            "SELECT df_a.x, df_b.X FROM df_a JOIN df_b USING (id)",
+            "'x' (column 1) and 'X' (column 2)",
+        ),
+        ("SELECT 1 AS v, 2 AS v, 3 AS V", "'v' (column 1) and 'v' (column 2) and 'V' (column 3)"),
+    ],
+)
+def test_duplicate_or_case_twin_column_names_are_refused(tmp_path, query, described):
+    inputs = {
+        "df_a": StepData.from_table(pa.table({"id": [1], "x": [2]})),
+        "df_b": StepData.from_table(pa.table({"id": [1], "X": [3]})),
+    }
+    ctx, _ = make_context(tmp_path, step_id="t")
+    with pytest.raises(StepError) as err:
+        DuckDBProcessor().run(step_id="t", config={"query": query}, inputs=inputs, ctx=ctx)
+    assert str(err.value).startswith(
+        "Step 't': the query's result has columns whose names are the same or differ only by"
+        f" case: {described}. Targets cannot hold both. Give each its own name with AS, e.g."
+    )

@@ -95,7 +95,7 @@ def test_core_plugin_is_always_registered_with_provenance(plugin_env):
     pm = get_plugin_manager()
     info = pm.provenance("osiris.builtin.plugin")
     assert (info.distribution, info.version, info.ok) == ("osiris-core", "0.1.0", True)
-    assert info.hooks == ("register_components", "register_execution_adapters")
+    assert info.hooks == ("register_components", "register_execution_adapters", "register_settings")
     registry = build_registry(pm)
     assert registry.components["duckdb.processor"].distribution == "osiris-core"
     assert "local" in registry.adapters

@@ -329,3 +329,19 @@ def test_json_whole_numbers_beyond_int64_are_not_read_as_floats(tmp_path, fs_run
     )
     assert pinned.column("id").to_pylist() == [1, 12345678901234567891]
     assert pinned.column("x").to_pylist() == [0.5, 1.0]  # floats with a whole number stay floats
+
+
+def test_parquet_keeps_second_units(tmp_path, fs_run):
+    """Parquet has no seconds unit; read back as milliseconds, 10:00:00 would print 10:00:00.000."""
+    table = pa.table(
+        {
+            "ts": pa.array([0, None], pa.timestamp("s")),
+            "tz": pa.array([86_399, 1], pa.timestamp("s", tz="Europe/Prague")),
+            "t": pa.array([36_000, None], pa.time32("s")),
+            "ms": pa.array([1, 2], pa.timestamp("ms")),
+        }
+    )
+    fs_run(ParquetWriter(), tmp_path, {"path": "t.parquet"}, table)
+    back, _ = fs_run(ParquetExtractor(), tmp_path, {"path": "t.parquet"})
+    assert back.schema == table.schema
+    assert back.to_pylist() == table.to_pylist()

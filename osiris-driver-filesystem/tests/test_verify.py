@@ -48,18 +48,6 @@ def test_count_is_the_default(tmp_path, ext):
     assert rec.metric("rows_verified") == 1000
 
 
-def test_csv_without_quoting_turns_empty_text_into_null_and_checksum_catches_it(tmp_path):
-    """Unquoted, an empty string and NULL are both an empty field: the count stays right, the
-    content does not."""
-    table = pa.table({"n": [1, 2], "s": ["", "b"]})
-    _write(tmp_path, "csv", table, {"quoting": "none"})  # count alone passes
-    (tmp_path / "out.csv").write_text("old\n")
-    with pytest.raises(StepError, match=r"checksum of column 's' differs \(input 2 values"):
-        _write(tmp_path, "csv", table, {"quoting": "none", "verify": "checksum"})
-    assert (tmp_path / "out.csv").read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts", "out.csv"]
-
-
 @pytest.mark.parametrize(
     ("ext", "module", "function"),
     [

@@ -263,14 +263,20 @@ def _ref_encoder(field, pg_type):
     if pg_type == "boolean" and t.is_boolean(typ):
         return lambda a: _ref_fixed(a.cast(pa.uint8()), "u1")
     if pg_type == "date" and t.is_date32(typ):
-        return lambda a: _ref_fixed(a, ">i4", shift=-_PG_EPOCH_DAYS, view="int32")
+        return lambda a: _ref_fixed(
+            a, ">i4", shift=-_PG_EPOCH_DAYS, view="int32", ends={-(2**31 - 1): -(2**31)}
+        )
     if pg_type in ("timestamp without time zone", "timestamp with time zone") and t.is_timestamp(
         typ
     ):
         if typ.unit == "ns" or (typ.tz is None) != (pg_type == "timestamp without time zone"):
             return None
         return lambda a: _ref_fixed(
-            a.cast(pa.timestamp("us", typ.tz)), ">i8", shift=-_PG_EPOCH_US, view="int64"
+            a.cast(pa.timestamp("us", typ.tz)),
+            ">i8",
+            shift=-_PG_EPOCH_US,
+            view="int64",
+            ends={-(2**63 - 1): -(2**63)},
         )
     if (t.is_string(typ) or t.is_large_string(typ)) and (pg_type in _TEXT or pg_type == "jsonb"):
         prefix = b"\x01" if pg_type == "jsonb" else b""
@@ -295,13 +301,18 @@ def _ref_valid(array):
     return array.is_valid().to_numpy(zero_copy_only=False)
 
 
-def _ref_fixed(array, be, *, shift=0, view=None):
+def _ref_fixed(array, be, *, shift=0, view=None, ends=None):
+    """``ends``: Arrow's -infinity -> PostgreSQL's; +infinity (the largest value) is the same."""
     valid = _ref_valid(array)
     if view:
         array = array.view(getattr(pa, view)())
     values = array.fill_null(0).to_numpy(zero_copy_only=False)
     if shift:
-        values = values.astype(np.int64) + shift
+        largest = np.iinfo(values.dtype).max
+        shifted = np.where(values == largest, values, values.astype(np.int64) + shift)
+        for ours, theirs in (ends or {}).items():
+            shifted = np.where(values == ours, theirs, shifted)
+        values = shifted
     data = values.astype(be).view(np.uint8).reshape(len(values), -1)
     sizes = np.where(valid, data.shape[1], -1).astype(np.int64)
     return sizes, data, None

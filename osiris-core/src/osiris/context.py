@@ -32,8 +32,9 @@ class StepContext:
     connection_ref: str | None = None
     """The symbolic reference (``@mysql.default``), safe to show."""
     verify: str | None = None
-    """The run-wide verification level (``osiris run --verify``); writers take the stronger of
-    it and their own ``verify:`` (osiris.verify.mode_for). Not in the manifest: a run option."""
+    """The run-wide verification level (``osiris run --verify``, the run option ``verify``);
+    writers take the stronger of it and their own ``verify:`` (osiris.verify.mode_for). Not in
+    the manifest, so compiled fingerprints do not depend on it."""
     event_sink: EventSink = field(default=_drop_event, repr=False)
     metric_sink: MetricSink = field(default=_drop_metric, repr=False)
 

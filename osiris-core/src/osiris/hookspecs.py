@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from osiris.components import Component
     from osiris.families import ConnectionFamily
     from osiris.llm import LLMProvider
+    from osiris.settings import SettingsSection
 
 hookspec = pluggy.HookspecMarker("osiris")
 
@@ -47,3 +48,12 @@ def register_llm_providers() -> list[type[LLMProvider]]:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add click commands to the ``osiris`` CLI (``osiris chat`` comes from osiris-llm)."""
+
+
+@hookspec
+def register_settings() -> list[SettingsSection]:
+    """Sections of ``osiris.yaml`` this plugin reads (``llm``, ``e2b``, ...), as JSON Schemas.
+
+    Each property's ``default`` is the value when no CLI flag, ``OSIRIS_<SECTION>_<KEY>`` variable
+    or ``osiris.yaml`` entry sets it; read resolved values with ``osiris.settings.load_settings``.
+    """

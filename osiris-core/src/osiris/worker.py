@@ -5,6 +5,9 @@ prepare/execute code as a local run and prints one JSON object per line on stdou
 masked: ``{"kind": "event", "ts", "event", ...fields}`` or ``{"kind": "metric", "ts",
 "metric", "value", "unit"?, ...tags}``, ending with ``{"kind": "result", "ok", "exit_code",
 "steps", "error"}``. Tracebacks go to ``<run-dir>/osiris.log``. Exit code 0, 1 or 2.
+
+Run-wide options (``ExecutionContext.run_options``) arrive as a JSON object file with
+``--run-options FILE``, so a new option needs no new worker argument.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def run_compiled(
     registry: Any = None,
     max_workers: int | None = None,
     connections_path: Path | None = None,
-    verify: str | None = None,
+    run_options: dict[str, Any] | None = None,
 ) -> int:
     """Run ``compiled_dir`` with the local adapter's code; return the exit code."""
     import yaml
@@ -103,7 +106,7 @@ def run_compiled(
             masker=sink.masker,
             max_workers=max_workers or default_max_workers(),
             connections_path=connections_path,
-            verify=verify,
+            run_options=dict(run_options or {}),
         )
         adapter = LocalAdapter()
         raw = (
@@ -111,7 +114,9 @@ def run_compiled(
             if (manifest_path.is_file())
             else {}
         )
-        executed = adapter.execute(adapter.prepare(raw, ctx), ctx)
+        prepared = adapter.prepare(raw, ctx)
+        executed = adapter.execute(prepared, ctx)
+        adapter.collect(prepared, ctx)  # masks text artifacts, as a local run does
         result.update(
             ok=executed.ok,
             exit_code=0 if executed.ok else 1,
@@ -140,19 +145,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-workers", type=int, default=None)
     parser.add_argument("--connections", type=Path, default=None)
     parser.add_argument(
+        "--run-options",
+        type=Path,
+        default=None,
+        help="JSON object of run-wide options (ExecutionContext.run_options)",
+    )
+    parser.add_argument(
         "--verify",
         choices=("count", "checksum"),
         default=None,
-        help="verification level for every writer (osiris run --verify)",
+        help="verification for every writer (osiris run --verify); the run option 'verify'",
     )
     args = parser.parse_args(argv)
+    run_options = (
+        json.loads(args.run_options.read_text(encoding="utf-8")) if args.run_options else None
+    )
+    if args.verify:
+        run_options = {**(run_options or {}), "verify": args.verify}
     return run_compiled(
         args.compiled_dir,
         args.run_dir,
         out=sys.stdout,
         max_workers=args.max_workers,
         connections_path=args.connections,
-        verify=args.verify,
+        run_options=run_options,
     )
 
 

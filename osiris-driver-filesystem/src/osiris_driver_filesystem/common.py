@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from osiris.context import StepContext
     from osiris.stepdata import StepData
 
+    from osiris_driver_filesystem.textcodec import Unprintable
+
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -189,6 +191,16 @@ def first_bad_row(values: pa.Array, target: pa.DataType) -> tuple[int, Any] | No
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return index, scalar.as_py()
     return None
+
+
+def unprintable_error(step_id: str, exc: Unprintable, offset: int) -> StepError:
+    """A date or timestamp a text file cannot hold, by column and row."""
+    return StepError(
+        step_id,
+        f"column '{exc.column}', row {offset + exc.index + 1}: the value is beyond the years"
+        " -32767 to 32767, which dates and timestamps in text files are written for.",
+        hint="Write it to Parquet (filesystem.parquet_writer), which keeps it.",
+    )
 
 
 def reorder(reader: pa.RecordBatchReader, names: list[str]) -> pa.RecordBatchReader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from osiris.errors import StepError
 
-from osiris_driver_filesystem import common, textcodec
+from osiris_driver_filesystem import common, csv_infer, textcodec
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,7 +80,10 @@ def _null_values(config: Mapping[str, Any]) -> list[str]:
 
 
 class _CsvFileReader:
-    """Opens one CSV file with the step's options; turns pyarrow errors into step errors."""
+    """Opens one CSV file with the step's options; turns pyarrow errors into step errors.
+
+    Columns not pinned are read as text and converted here (``csv_infer``): the first block of
+    the first file decides each column's type, every later value must keep its text through it."""
 
     def __init__(self, step_id: str, config: Mapping[str, Any], pinned: dict[str, pa.DataType]):
         import pyarrow as pa
@@ -94,8 +98,12 @@ class _CsvFileReader:
         }
         for name in config.get("parse_dates") or []:
             self.column_types.setdefault(name, pa.timestamp("us"))
+        self.skip_blank_lines: bool = config.get("skip_blank_lines", True)
+        self.proposed: dict[str, pa.DataType] = {}  # read as text, typed by csv_infer
+        self.checked: dict[str, pa.DataType] | None = None  # their types, once decided
 
     def _options(self, invalid_rows: list) -> tuple[Any, Any, Any]:
+        import pyarrow as pa
         import pyarrow.csv as pacsv
 
         config = self.config
@@ -118,12 +126,13 @@ class _CsvFileReader:
             delimiter=config.get("delimiter", ","),
             quote_char=config.get("quotechar", '"'),
             newlines_in_values=True,
-            ignore_empty_lines=config.get("skip_blank_lines", True),
+            ignore_empty_lines=self.skip_blank_lines,
             invalid_row_handler=on_invalid,
         )
         types = dict(self.column_types)
         if self.first_types:  # later files of a glob follow the first file's inferred types
             types = {**self.first_types, **types}
+        types.update(dict.fromkeys(self.proposed, pa.string()))
         convert = pacsv.ConvertOptions(
             column_types=types,
             null_values=_null_values(config),
@@ -137,20 +146,17 @@ class _CsvFileReader:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
+        if self.checked is None:
+            probed: list = []
+            self._guarded(path, probed, lambda: self._probe(path, probed))
         invalid_rows: list = []
         read, parse, convert = self._options(invalid_rows)
-        try:
+
+        def open_reader() -> Any:
             source = pa.input_stream(str(path), compression=_compression(self.config))
-            reader = pacsv.open_csv(source, read, parse, convert)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
-            raise self._error(path, exc, invalid_rows) from exc
-        except KeyError as exc:  # a LookupError too, but pyarrow's "not in include_columns"
-            raise self._missing_column(path) from exc
-        except LookupError as exc:
-            raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
-        if self.first_types is None:
-            self.first_types = {f.name: f.type for f in reader.schema}
-            self._refuse_overflowed_integers(path, reader.schema)
+            return pacsv.open_csv(source, read, parse, convert)
+
+        reader = self._guarded(path, invalid_rows, open_reader)
         for field in reader.schema:
             if textcodec.is_binary(field.type) and field.name not in self.binary:
                 raise StepError(
@@ -160,43 +166,122 @@ class _CsvFileReader:
                     hint="Set encoding: to the file's encoding (binary columns need"
                     " schema: {col: binary} and base64 text).",
                 )
-        schema = reader.schema
-        if self.binary:
-            schema = pa.schema(
-                [f.with_type(self.pinned[f.name]) if f.name in self.binary else f for f in schema]
-            )
-        return pa.RecordBatchReader.from_batches(schema, self._batches(path, reader, invalid_rows))
+        raw = self._raw_batches(path, reader, invalid_rows)
+        first = None
+        if self.checked is None:  # the first block of the first file decides the types
+            first = next(raw, None)
+            self.checked = {
+                name: csv_infer.choose(first.column(name), type_) if first is not None else type_
+                for name, type_ in self.proposed.items()
+            }
+        schema = pa.schema(
+            [
+                f.with_type(self.pinned[f.name])
+                if f.name in self.binary
+                else f.with_type(self.checked[f.name])
+                if f.name in self.checked
+                else f
+                for f in reader.schema
+            ]
+        )
+        if self.first_types is None:
+            self.first_types = {f.name: f.type for f in schema}
+        batches = itertools.chain([first] if first is not None else [], raw)
+        return pa.RecordBatchReader.from_batches(schema, self._typed(path, schema, batches))
 
-    def _refuse_overflowed_integers(self, path: Path, schema: pa.Schema) -> None:
-        """pyarrow infers whole numbers beyond int64 as float64, which changes them (20-digit ids
-        lose their last digits): refuse, and say how to pin the column. Looks at the first block,
-        where the types are inferred."""
+    def _guarded(self, path: Path, invalid_rows: list, call: Callable[[], Any]) -> Any:
+        """``call()`` (which opens the file) with pyarrow's errors as step errors."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        floats = [
-            f.name
+        try:
+            return call()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+            raise self._error(path, exc, invalid_rows) from exc
+        except KeyError as exc:  # a LookupError too, but pyarrow's "not in include_columns"
+            raise self._missing_column(path) from exc
+        except LookupError as exc:
+            raise StepError(self.step_id, f"{path}: unknown encoding ({exc}).") from exc
+
+    def _probe(self, path: Path, invalid_rows: list) -> None:
+        """Look at the first block of the first file: the types pyarrow proposes for the columns
+        not pinned (read as text from now on), and whether an empty line is a row (in a file of
+        one column it is a NULL value, unless ``skip_blank_lines`` says otherwise)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        read, parse, _ = self._options(invalid_rows)
+        convert = pacsv.ConvertOptions(
+            null_values=_null_values(self.config),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
+        source = pa.input_stream(str(path), compression=_compression(self.config))
+        schema = pacsv.open_csv(source, read, parse, convert).schema
+        if "skip_blank_lines" not in self.config:
+            self.skip_blank_lines = len(schema) != 1
+        columns = self.config.get("columns") if self.config.get("header", True) else None
+        wanted = set(columns) if columns else set(schema.names)
+        self.proposed = {
+            f.name: f.type
             for f in schema
-            if pa.types.is_floating(f.type) and f.name not in self.column_types
-        ]
-        if not floats:
-            return
-        first = next(iter(self._read_strings(path, floats)), None)  # one read for every column
-        for name in floats:
-            texts = first.column(name).drop_null() if first is not None else None
-            if (
-                not texts
-                or not pc.all(pc.match_substring_regex(texts, r"^\s*[+-]?\d+\s*$")).as_py()
-            ):
-                continue
-            big = next((t for t in texts.to_pylist() if not -(2**63) <= int(t) < 2**63), None)
-            if big is not None:
-                raise StepError(
-                    self.step_id,
-                    f"{path}: column '{name}' holds whole numbers beyond int64 (e.g."
-                    f" {big.strip()}), which would be read as inexact floats.",
-                    hint=f"Pin it: schema: {{{name}: decimal128(38, 0)}} (or string).",
-                )
+            if f.name in wanted and f.name not in self.column_types and csv_infer.candidates(f.type)
+        }
+
+    def _raw_batches(self, path: Path, reader: Any, invalid_rows: list) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+                raise self._error(path, exc, invalid_rows) from exc
+            yield batch
+
+    def _typed(
+        self, path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+    ) -> Iterator[pa.RecordBatch]:
+        """Batches with the text columns converted to their decided types and binary decoded."""
+        import pyarrow as pa
+
+        convert = {n: t for n, t in (self.checked or {}).items() if not pa.types.is_string(t)}
+        rows = 0
+        for batch in batches:
+            if convert or self.binary:
+                columns = []
+                for name, column in zip(batch.schema.names, batch.columns, strict=True):
+                    if name in convert:
+                        column = self._convert(path, name, column, convert[name], rows)
+                    elif name in self.binary:
+                        column = self._decode_binary(path, name, column, rows)
+                    columns.append(column)
+                batch = pa.RecordBatch.from_arrays(columns, schema=schema)
+            rows += batch.num_rows
+            yield batch
+
+    def _convert(
+        self, path: Path, name: str, text: pa.Array, type_: pa.DataType, offset: int
+    ) -> pa.Array:
+        """A text column as its inferred type; a value that would not keep its text stops the
+        step (the type was decided by the values of the first block)."""
+        result = csv_infer.convert(text, type_)
+        if not isinstance(result, csv_infer.Changed):
+            return result
+        where = self._where(path, offset + result.index + 1)
+        if result.printed is None:
+            message = f"'{result.value}' is not a valid {type_}"
+        else:
+            message = (
+                f"'{result.value}' would become '{result.printed}' as {type_}, the type the"
+                " column's first values have"
+            )
+        raise StepError(
+            self.step_id,
+            f"{path}: column '{name}', {where}: {message}.",
+            hint=f"Pin the column's type with schema: {{{name}: string}} (types are inferred"
+            " from the first block of the file).",
+        )
 
     def _missing_column(self, path: Path) -> StepError:
         """``columns:`` names a column the header does not have."""
@@ -207,39 +292,16 @@ class _CsvFileReader:
             f"{path} has no column '{missing[0] if missing else '?'}' (it has: {', '.join(names)}).",
         )
 
-    def _batches(self, path: Path, reader: Any, invalid_rows: list) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
-        rows = 0
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
-                raise self._error(path, exc, invalid_rows) from exc
-            if self.binary:
-                batch = self._decode_binary(path, batch, rows)
-            rows += batch.num_rows
-            yield batch
-
-    def _decode_binary(self, path: Path, batch: pa.RecordBatch, offset: int) -> pa.RecordBatch:
-        import pyarrow as pa
-
-        columns = []
-        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            if name in self.binary:
-                try:
-                    column = textcodec.base64_decode(column, self.pinned[name])
-                except ValueError as exc:
-                    row = int(str(exc).split()[1].rstrip(":")) + offset
-                    raise StepError(
-                        self.step_id,
-                        f"{path}: column '{name}', row {row}: the value is not base64"
-                        " (binary columns are base64 text in CSV).",
-                    ) from exc
-            columns.append(column)
-        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    def _decode_binary(self, path: Path, name: str, column: pa.Array, offset: int) -> pa.Array:
+        try:
+            return textcodec.base64_decode(column, self.pinned[name])
+        except ValueError as exc:
+            row = int(str(exc).split()[1].rstrip(":")) + offset
+            raise StepError(
+                self.step_id,
+                f"{path}: column '{name}', row {row}: the value is not base64"
+                " (binary columns are base64 text in CSV).",
+            ) from exc
 
     def _error(self, path: Path, exc: Exception, invalid_rows: list) -> StepError:
         message = str(exc)
@@ -302,11 +364,7 @@ class _CsvFileReader:
         row = self._find_row(path, name, value) if bad else None
         if not bad and type_ is not None:  # e.g. "Rescaling Decimal value would cause data loss"
             row, value = self._find_bad_value(path, name, type_) or (None, "")
-        where = "a row"
-        if row:
-            before = self.config.get("skip_rows", 0) + (1 if self.config.get("header", True) else 0)
-            line = self._line_of_record(path, row + before)
-            where = f"row {row} (line {line})" if line else f"row {row}"
+        where = self._where(path, row) if row else "a row"
         type_name = str(type_) if type_ is not None else "value of the column's type"
         pinned = name in self.pinned
         hint = (
@@ -320,6 +378,12 @@ class _CsvFileReader:
             f"{path}: column '{name}', {where}: '{value}' is not a valid {type_name}.",
             hint=hint,
         )
+
+    def _where(self, path: Path, row: int) -> str:
+        """``row N (line L)`` for 1-based data row ``row`` (only on the error path)."""
+        before = self.config.get("skip_rows", 0) + (1 if self.config.get("header", True) else 0)
+        line = self._line_of_record(path, row + before)
+        return f"row {row} (line {line})" if line else f"row {row}"
 
     def _column_name(self, path: Path, index: int) -> str:
         names = self._read_strings(path, None, names_only=True)
@@ -421,6 +485,24 @@ def _codec_name(step_id: str, encoding: str) -> str:
         raise StepError(step_id, f"unknown encoding '{encoding}'.") from exc
 
 
+def _refuse_empty_strings(step_id: str, batch: pa.RecordBatch, offset: int) -> None:
+    """Unquoted, an empty string is an empty field, which reads back as NULL: refuse it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            empty = pc.equal(pc.binary_length(column), 0)
+            if pc.any(empty).as_py():
+                row = offset + pc.index(empty, True).as_py() + 1
+                raise StepError(
+                    step_id,
+                    f"column '{name}', row {row}: an empty string cannot be written with"
+                    " quoting: none (it would read back as NULL).",
+                    hint='Use quoting: minimal, which writes it as "".',
+                )
+
+
 def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) -> int:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -447,7 +529,12 @@ def _write_csv(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any) 
                 layers[-1], textcodec.text_schema(reader.schema), write_options=options
             )
             for batch in reader:
-                writer.write_batch(textcodec.to_text_batch(batch))
+                if config.get("quoting") == "none":
+                    _refuse_empty_strings(step_id, batch, rows)
+                try:
+                    writer.write_batch(textcodec.to_text_batch(batch))
+                except textcodec.Unprintable as exc:
+                    raise common.unprintable_error(step_id, exc, rows) from exc
                 rows += batch.num_rows
             writer.close()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:

@@ -473,7 +473,10 @@ def _write_json(step_id: str, config: Mapping[str, Any], tmp: Path, reader: Any)
             stream.write(b"[")
         for batch in reader:
             for start in range(0, batch.num_rows, _WRITE_ROWS):
-                chunk = textcodec.to_text_batch(batch.slice(start, _WRITE_ROWS), json=True)
+                try:
+                    chunk = textcodec.to_text_batch(batch.slice(start, _WRITE_ROWS), json=True)
+                except textcodec.Unprintable as exc:
+                    raise common.unprintable_error(step_id, exc, rows + start) from exc
                 columns = [c.to_pylist() for c in chunk.columns]
                 parts = []
                 for index, values in enumerate(zip(*columns, strict=True)):

@@ -58,19 +58,43 @@ def _open_parquet(
         )
     if columns:
         schema = pa.schema([schema.field(c) for c in columns])
-    target = pa.schema([f.with_type(pinned.get(f.name, f.type)) for f in schema])
+    types = {**_second_units(parquet), **pinned}
+    target = pa.schema([f.with_type(types.get(f.name, f.type)) for f in schema])
+    cast = [f.type for f in target] != [f.type for f in schema]
 
     def batches() -> Iterator[pa.RecordBatch]:
         offset = 0
         for batch in parquet.iter_batches(
             batch_size=config.get("batch_size", _BATCH_ROWS), columns=columns
         ):
-            if pinned:
+            if cast:
                 batch = _cast(step_id, path, batch, target, offset)
             offset += batch.num_rows
             yield batch
 
     return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def _second_units(parquet: Any) -> dict[str, pa.DataType]:
+    """Columns written as ``timestamp[s]`` or ``time32[s]``: Parquet has no seconds unit and
+    pyarrow reads them back as milliseconds, which print as ``10:00:00.000`` instead of
+    ``10:00:00``. The Arrow schema pyarrow stores in the file has the original unit."""
+    import base64
+
+    import pyarrow as pa
+
+    stored = (parquet.metadata.metadata or {}).get(b"ARROW:schema")
+    if not stored:
+        return {}
+    try:
+        original = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored)))
+    except (ValueError, pa.ArrowException):
+        return {}
+    return {
+        f.name: f.type
+        for f in original
+        if (pa.types.is_timestamp(f.type) or pa.types.is_time32(f.type)) and f.type.unit == "s"
+    }
 
 
 def _cast(

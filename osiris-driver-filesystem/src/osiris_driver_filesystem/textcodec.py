@@ -52,15 +52,56 @@ def base64_decode(array: pa.Array, target: pa.DataType) -> pa.Array:
     return pa.array(out, target)
 
 
+_PRINTABLE_DAYS = (-12_687_428, 11_248_737)
+"""-32767-01-01 and 32767-12-31 as days since 1970: pyarrow prints dates and timestamps of these
+years only; beyond, it writes ``<value out of range: N>`` or, with a time zone, wraps the year."""
+_UNIT_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+class Unprintable(ValueError):
+    """A date or timestamp pyarrow cannot print; ``index`` is its 0-based row in the batch."""
+
+    def __init__(self, column: str, index: int) -> None:
+        super().__init__(f"column '{column}' row {index + 1} is beyond the year 32767")
+        self.column, self.index = column, index
+
+
+def _refuse_unprintable(name: str, column: pa.Array) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    type_ = column.type
+    if pa.types.is_date32(type_):
+        per_day, storage, margin = 1, pa.int32(), 0
+    elif pa.types.is_date64(type_):
+        per_day, storage, margin = _UNIT_PER_DAY["ms"], pa.int64(), 0
+    elif pa.types.is_timestamp(type_) and type_.unit != "ns":  # ns reach 1677-2262 only
+        per_day, storage = _UNIT_PER_DAY[type_.unit], pa.int64()
+        margin = 1 if type_.tz else 0  # printed in the zone's local time: a day either side
+    else:
+        return
+    low = (_PRINTABLE_DAYS[0] + margin) * per_day
+    beyond = (_PRINTABLE_DAYS[1] + 1 - margin) * per_day
+    numbers = column.view(storage)
+    extremes = pc.min_max(numbers).as_py()
+    if extremes["min"] is None or (low <= extremes["min"] and extremes["max"] < beyond):
+        return
+    outside = pc.or_(pc.less(numbers, low), pc.greater_equal(numbers, beyond))
+    raise Unprintable(name, pc.index(pc.fill_null(outside, False), True).as_py())
+
+
 def to_text_batch(batch: pa.RecordBatch, *, json: bool = False) -> pa.RecordBatch:
     """Cast the columns that text formats cannot hold natively to their text form.
 
     For CSV only binary needs help (pyarrow writes the rest exactly); for JSON every
     non-JSON scalar (decimal, date, time, timestamp, duration, binary) becomes a string.
+    A date or timestamp beyond the years pyarrow prints raises ``Unprintable``.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        _refuse_unprintable(name, column)
     columns = []
     changed = False
     for column in batch.columns:

@@ -15,6 +15,7 @@ from osiris.exactness import (
     beyond_second_digits,
     not_single_precision,
     not_whole,
+    shown,
     text_beyond_scale,
 )
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 _INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
 _TEMPORAL = {"datetime", "timestamp", "time"}
+_YEARS = (-719_162, 2_932_896)
+"""0001-01-01 and 9999-12-31 as days since 1970: what a DATE or DATETIME column holds (Arrow
+holds BC dates, year 10000 and more)."""
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000}
 
 
 @dataclass(frozen=True)
@@ -37,19 +42,58 @@ class TargetColumn:
 
 
 def check_fits(batch: pa.RecordBatch, columns: dict[str, TargetColumn]) -> None:
-    """Raise CellError for the first value of ``batch`` its target column would round."""
+    """Raise CellError for the first value of ``batch`` its target column would round or cannot
+    hold. A column not in ``columns`` goes into a table created from the input (dates become
+    DATE, timestamps DATETIME)."""
+    import pyarrow as pa
+
     for field, array in zip(batch.schema, batch.columns, strict=True):
         target = columns.get(field.name)
-        if target is None:
-            continue
-        finding = None
-        if target.data_type in _INTEGERS:
-            finding = not_whole(array) or text_beyond_scale(array, 0)
-        elif target.data_type == "decimal" and target.scale is not None:
-            finding = beyond_scale(array, target.scale) or text_beyond_scale(array, target.scale)
-        elif target.data_type == "float":
-            finding = not_single_precision(array)
-        elif target.data_type in _TEMPORAL and target.fsp is not None:
-            finding = beyond_second_digits(array, target.fsp)
+        if target is not None:
+            data_type = target.data_type
+        else:
+            data_type = "date" if pa.types.is_date(field.type) else "datetime"
+        finding = _beyond_years(array, data_type) if data_type in ("date", "datetime") else None
+        if finding is None and target is not None:
+            finding = _rounded(array, target)
         if finding is not None:
             raise CellError(field.name, *finding)
+
+
+def _rounded(array: pa.Array, target: TargetColumn) -> tuple[int, str] | None:
+    if target.data_type in _INTEGERS:
+        return not_whole(array) or text_beyond_scale(array, 0)
+    if target.data_type == "decimal" and target.scale is not None:
+        return beyond_scale(array, target.scale) or text_beyond_scale(array, target.scale)
+    if target.data_type == "float":
+        return not_single_precision(array)
+    if target.data_type in _TEMPORAL and target.fsp is not None:
+        return beyond_second_digits(array, target.fsp)
+    return None
+
+
+def _beyond_years(array: pa.Array, data_type: str) -> tuple[int, str] | None:
+    """A date or timestamp before year 1 or after 9999, which the column cannot hold."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = array.type
+    if pa.types.is_date32(typ):
+        per_day, numbers = 1, array.view(pa.int32())
+    elif pa.types.is_date64(typ):
+        per_day, numbers = _PER_DAY["ms"], array.view(pa.int64())
+    elif pa.types.is_timestamp(typ) and typ.unit != "ns":  # ns reach 1677-2262 only; tz: UTC
+        per_day, numbers = _PER_DAY[typ.unit], array.view(pa.int64())
+    else:
+        return None
+    outside = pc.or_(
+        pc.less(numbers, _YEARS[0] * per_day), pc.greater_equal(numbers, (_YEARS[1] + 1) * per_day)
+    )
+    outside = pc.fill_null(outside, False)
+    if not pc.any(outside).as_py():
+        return None
+    row = pc.index(outside, True).as_py()
+    return row, (
+        f"({shown(array, row)}) is outside the years 1 to 9999 that a MySQL"
+        f" {data_type.upper()} column holds"
+    )

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from osiris.errors import StepError
 
 from osiris_driver_mysql.connect import connect_pymysql, quote_ident, validate_table_name
+from osiris_driver_mysql.engine import refuse_non_transactional
 from osiris_driver_mysql.fits import TargetColumn, check_fits
 from osiris_driver_mysql.types import (
     CellError,
@@ -91,6 +92,7 @@ class _Job:
         self.schema, self.table = schema, table
         self.target = _qualified(schema, table)
         self.create = bool(config.get("create_table", False))
+        self.allow_non_transactional = bool(config.get("allow_non_transactional", False))
         self.batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
         self.staging_name = f"_osiris_stg_{table[:40]}_{secrets.token_hex(4)}"
         self.staging = _qualified(schema, self.staging_name)
@@ -196,6 +198,11 @@ class _Job:
     def _prepare(self, cur: Any, arrow_schema: pa.Schema) -> list[str]:
         """Check or create the target; create the staging table for replace/upsert."""
         existing = self._target_columns(cur)
+        if (existing is not None or self.create) and refuse_non_transactional(
+            self.step_id, cur, self.schema, self.table, self.mode,
+            exists=existing is not None, allowed=self.allow_non_transactional,
+        ):  # fmt: skip
+            self.bulk = False  # rows INSERTed: a value that does not fit is never stored cut
         names = arrow_schema.names
         if len(set(names)) != len(names):
             raise self.fail(f"the input has duplicate column names {names}.")

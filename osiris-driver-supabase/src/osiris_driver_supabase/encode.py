@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from osiris_driver_supabase.micros import exact_micros
+from osiris_driver_supabase.temporal import to_pg_input
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,7 +68,9 @@ def _encode_column(field: pa.Field, array: pa.Array, first_row: int) -> pa.Array
     if (t.is_timestamp(typ) or t.is_time64(typ)) and typ.unit == "ns":
         return exact_micros(field, array, first_row)
     if t.is_date64(typ):
-        return array.cast(pa.date32())
+        return to_pg_input(array.cast(pa.date32()))
+    if t.is_date32(typ) or t.is_timestamp(typ):
+        return to_pg_input(array)
     if t.is_float16(typ):
         return array.cast(pa.float32())
     if t.is_duration(typ):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from osiris.batching import first_fetch, next_fetch
 from osiris.errors import StepError
 
+from osiris_driver_supabase import temporal
 from osiris_driver_supabase.connection import Settings, connect, qualified, quote_ident
 from osiris_driver_supabase.types import arrow_field, parse_interval
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-_TEXT_LOADED = ("numeric", "uuid", "json", "jsonb", "timetz")
+# dates and timestamps as text too: Python's datetime stops at years 1 and 9999 (temporal.py)
+_TEXT_LOADED = ("numeric", "uuid", "json", "jsonb", "timetz", "date", "timestamp", "timestamptz")
 
 
 def open_query(
@@ -49,6 +51,7 @@ def open_query(
         conn.read_only = True
         conn.execute("SET LOCAL TimeZone = 'UTC'")
         conn.execute("SET LOCAL IntervalStyle = 'postgres'")
+        conn.execute("SET LOCAL DateStyle = 'ISO'")
         # Unqualified names in a query resolve in the connection's schema, as tables do.
         search_path = f"{quote_ident(settings.schema)}, public"
         conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
@@ -144,6 +147,8 @@ def _to_batch(step_id: str, schema: pa.Schema, rows: list[tuple], offset: int) -
         try:
             if t.is_decimal(field.type):
                 arrays.append(pa.array(values, pa.string()).cast(field.type))
+            elif t.is_date32(field.type) or t.is_timestamp(field.type):
+                arrays.append(temporal.from_pg_text(values, field.type))
             elif t.is_list(field.type) and t.is_decimal(field.type.value_type):
                 arrays.append(pa.array(values, pa.list_(pa.string())).cast(field.type))
             elif t.is_string(field.type) and any(
@@ -154,6 +159,13 @@ def _to_batch(step_id: str, schema: pa.Schema, rows: list[tuple], offset: int) -
                 )
             else:
                 arrays.append(pa.array(values, field.type))
+        except temporal.OutOfRange as exc:
+            raise StepError(
+                step_id,
+                f"column '{field.name}' row {offset + exc.index + 1}: {exc} (Arrow timestamps"
+                " in microseconds reach the year 294247).",
+                hint="Cast it to text in the query (col::text) to read it as it is.",
+            ) from exc
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             bad = _first_bad(field, values)
             raise StepError(

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from osiris.errors import OsirisError
 
+from osiris_driver_supabase.temporal import INFINITY, PG_INFINITY
+
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
@@ -77,13 +79,18 @@ def _encoder(field: pa.Field, pg_type: str):
     if pg_type == "boolean" and t.is_boolean(typ):
         return lambda a: _fixed(a.cast(pa.uint8()), "u1")
     if pg_type == "date" and t.is_date32(typ):
-        return lambda a: _fixed(a, ">i4", shift=-_PG_EPOCH_DAYS)
+        return lambda a: _fixed(a, ">i4", shift=-_PG_EPOCH_DAYS, ends="date32")
     if pg_type in ("timestamp without time zone", "timestamp with time zone") and t.is_timestamp(
         typ
     ):
         if typ.unit == "ns" or (typ.tz is None) != (pg_type == "timestamp without time zone"):
             return None
-        return lambda a: _fixed(_to(a, pa.timestamp("us", typ.tz)), ">i8", shift=-_PG_EPOCH_US)
+        return lambda a: _fixed(
+            _to(a, pa.timestamp("us", typ.tz)),
+            ">i8",
+            shift=-_PG_EPOCH_US,
+            ends="timestamp",
+        )
     if (t.is_string(typ) or t.is_large_string(typ)) and (pg_type in _TEXT or pg_type == "jsonb"):
         prefix = b"\x01" if pg_type == "jsonb" else b""
         return lambda a: _variable(a, prefix)
@@ -135,15 +142,21 @@ def _numbers(array: pa.Array, dtype: np.dtype) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype)[array.offset : array.offset + len(array)]
 
 
-def _fixed(array: pa.Array, be: str, *, shift: int = 0) -> _Part:
-    """Numbers of one width, written big-endian as ``be``; dates and timestamps shifted."""
+def _fixed(array: pa.Array, be: str, *, shift: int = 0, ends: str | None = None) -> _Part:
+    """Numbers of one width, written big-endian as ``be``; dates and timestamps shifted to
+    PostgreSQL's epoch, except their ±infinity (``ends``: ``temporal.INFINITY`` of that type),
+    which become PostgreSQL's own two integers."""
     import numpy as np
 
     valid = _valid(array)
     layout = np.dtype(be)
     numbers = _numbers(array, layout.newbyteorder("="))
     if shift:
+        original = numbers
         numbers = np.add(numbers, shift, dtype=np.int64)  # then wrapped to the field's width
+        if ends is not None:
+            for ours, theirs in zip(INFINITY[ends], PG_INFINITY[ends], strict=True):
+                numbers[original == ours] = theirs
     return _Part(_sizes(layout.itemsize, valid), valid, numbers, be)
 
 

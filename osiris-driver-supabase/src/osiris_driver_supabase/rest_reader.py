@@ -16,7 +16,7 @@ from osiris.batching import first_fetch, next_fetch
 from osiris.errors import StepError
 
 from osiris_driver_supabase.connection import Settings, rest_client
-from osiris_driver_supabase.rest_values import column_from_json
+from osiris_driver_supabase.rest_values import FarOut, column_from_json
 from osiris_driver_supabase.types import OSIRIS_TYPE, arrow_field
 
 if TYPE_CHECKING:
@@ -109,10 +109,18 @@ def open_rest(
                 # (PostgREST's max rows); only an empty page is.
                 if not rows:
                     break
-                batch = pa.RecordBatch.from_arrays(
-                    [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields],
-                    schema=schema,
-                )
+                try:
+                    columns = [column_from_json(f, [r.get(f.name) for r in rows]) for f in fields]
+                except FarOut as exc:
+                    raise StepError(
+                        step_id,
+                        f"column '{exc.column}' row {start + exc.index + 1}: '{exc.value}' is BC,"
+                        " after the year 9999 or infinite, which the REST transport cannot read"
+                        " (its JSON goes through Python dates).",
+                        hint="Use the postgres transport (db_url in the connection), which keeps"
+                        " it, or select the column as text.",
+                    ) from exc
+                batch = pa.RecordBatch.from_arrays(columns, schema=schema)
                 start += len(rows)
                 del rows
                 page = next_fetch(batch, PAGE)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from osiris.errors import OsirisError
 
+from osiris_driver_supabase import temporal
 from osiris_driver_supabase.micros import exact_micros
 from osiris_driver_supabase.types import osiris_type, parse_interval
 
@@ -40,6 +41,13 @@ def batch_rows(batch: pa.RecordBatch, first_row: int = 1) -> list[dict[str, Any]
 
 
 def _json_column(field: pa.Field, array: pa.Array, first_row: int) -> list[Any]:
+    far = temporal.first_beyond_python(array)
+    if far is not None:
+        raise OsirisError(
+            f"Column '{field.name}' row {first_row + far}: {_shown(array, far)} is outside the"
+            " years 1 to 9999, which dates and timestamps reach over the REST API.",
+            hint="Use the postgres transport (db_url in the connection), which keeps them.",
+        )
     values = array.to_pylist()
     if osiris_type(field) == "json":
         return [
@@ -131,6 +139,11 @@ def column_from_json(field: pa.Field, values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else parse_interval(v) for v in values], typ)
     if t.is_decimal(typ) or t.is_timestamp(typ) or t.is_date(typ) or t.is_time(typ):
         as_text = pa.array([None if v is None else str(v) for v in values], pa.string())
+        far = (
+            temporal.first_far_out_text(as_text) if t.is_timestamp(typ) or t.is_date(typ) else None
+        )
+        if far is not None:
+            raise FarOut(field.name, far, as_text[far].as_py())
         if t.is_timestamp(typ):
             return _timestamps(as_text, typ)
         return as_text.cast(typ)
@@ -142,6 +155,23 @@ def column_from_json(field: pa.Field, values: list[Any]) -> pa.Array:
             typ,
         )
     return pa.array(values, typ)
+
+
+class FarOut(ValueError):
+    """A BC, after-9999 or infinite date/timestamp read over REST; ``index`` is its row."""
+
+    def __init__(self, column: str, index: int, value: str) -> None:
+        super().__init__(value)
+        self.column, self.index, self.value = column, index, value
+
+
+def _shown(array: pa.Array, row: int) -> str:
+    import pyarrow as pa
+
+    try:
+        return str(array.slice(row, 1).cast(pa.string())[0].as_py())
+    except pa.ArrowException:
+        return "the value"
 
 
 def _bytea(value: str) -> bytes:

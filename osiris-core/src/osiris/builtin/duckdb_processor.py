@@ -57,6 +57,7 @@ class DuckDBProcessor:
                 # duckdb >= 2 names it to_arrow_reader; 1.x fetch_arrow_reader
                 fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
                 reader = fetch(ROWS_PER_BATCH)
+                _refuse_clashing_names(step_id, reader.schema.names)
             except duckdb.Error as exc:
                 if failures:  # an upstream step failed while DuckDB read it: that is the error
                     raise failures[0] from None
@@ -108,6 +109,28 @@ def _refuse_unreadable(step_id: str, inputs: dict[str, StepData]) -> None:
                     " (its decimals hold at most 38 digits; it has no float16).",
                     hint="Cast it in the step that produces it (e.g. to text or float32).",
                 )
+
+
+def _refuse_clashing_names(step_id: str, names: list[str]) -> None:
+    """Two result columns with one name, or names that differ only by case (a ``SELECT *``
+    join), cannot both reach a table or a JSON object: writers would merge or rename them."""
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        groups.setdefault(name.casefold(), []).append(index)
+    clashes = [positions for positions in groups.values() if len(positions) > 1]
+    if not clashes:
+        return
+    described = "; ".join(
+        " and ".join(f"'{names[i]}' (column {i + 1})" for i in positions) for positions in clashes
+    )
+    first = names[clashes[0][0]]
+    raise StepError(
+        step_id,
+        f"the query's result has columns whose names are the same or differ only by case:"
+        f" {described}. Targets cannot hold both.",
+        hint=f"Give each its own name with AS, e.g. SELECT a.{first} AS a_{first},"
+        f" b.{first} AS b_{first} (list the columns instead of SELECT *, or join with USING).",
+    )
 
 
 def _watched(

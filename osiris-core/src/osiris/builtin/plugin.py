@@ -17,3 +17,10 @@ def register_execution_adapters():
     from osiris.runner.local import LocalAdapter
 
     return [LocalAdapter]
+
+
+@hookimpl
+def register_settings():
+    from osiris.settings import CORE_SECTIONS
+
+    return list(CORE_SECTIONS)

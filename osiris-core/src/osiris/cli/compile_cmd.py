@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -33,6 +34,11 @@ LAST_COMPILE = Path(".osiris") / "last_compile.json"
     metavar="NAME=VALUE",
     help="Parameter value (repeatable); wins over OSIRIS_PARAM_<NAME>, the profile and defaults.",
 )
+@click.option(
+    "--logs-dir",
+    type=click.Path(path_type=Path),
+    help="Where the compile's session goes (default: $OSIRIS_LOGS_DIR or ./logs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def compile_(
@@ -41,6 +47,7 @@ def compile_(
     out_dir: Path,
     profile: str | None,
     params: tuple[str, ...],
+    logs_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Validate FILE and write its deterministic, fingerprinted compiled form to --out.
@@ -49,14 +56,26 @@ def compile_(
     Exit codes: 0 compiled, 2 invalid pipeline.
     """
     from osiris.compiler import compile_pipeline
+    from osiris.errors import OsirisError
     from osiris.oml import OmlValidationError
+    from osiris.session.command import create_session, finish_command
 
     param_map = parse_params(params)
+    session = create_session(logs_dir, kind="compile")
+    session.event("compile_start", source=str(file), out_dir=str(out_dir), profile=profile)
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # the OML as given, valid or not
+        session.write_text("oml.yaml", file.read_text(encoding="utf-8"))
     try:
         result = compile_pipeline(
             file, out_dir, profile=profile, params=param_map, registry=registry_of(ctx)
         )
     except OmlValidationError as exc:
+        finish_command(
+            session,
+            ok=False,
+            error=f"{file} was not compiled: {len(exc.errors)} error(s).",
+            errors=[i.to_dict() for i in exc.errors],
+        )
         if as_json:
             click.echo(
                 json.dumps(
@@ -74,6 +93,19 @@ def compile_(
             echo_issues(str(file), exc.issues, err=True)
             click.echo(f"Error: {file} was not compiled.", err=True)
         ctx.exit(2)
+    except OsirisError as exc:
+        finish_command(session, ok=False, error=str(exc))
+        raise
+    session.pipeline = result.manifest["pipeline"]["name"]
+    session.copy_compiled(result.out_dir, result.manifest_path)
+    finish_command(
+        session,
+        ok=True,
+        pipeline=session.pipeline,
+        steps=len(result.manifest["steps"]),
+        fingerprints=result.meta["fingerprints"],
+        warnings=len(result.warnings),
+    )
     try:
         _record_last_compile(result.manifest_path)
     except OSError as exc:  # the compile itself succeeded: say what will not work, exit 0

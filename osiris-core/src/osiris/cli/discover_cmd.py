@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,33 +20,65 @@ MAX_CELL = 40
 @click.option("--tables", default=None, help="Comma-separated tables to describe (default: all).")
 @click.option(
     "--samples",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Sample rows per table.",
+    type=click.IntRange(min=0, max=100),
+    default=None,
+    help="Sample rows per table (default: discovery.samples in osiris.yaml, 5).",
 )
 @click.option("--refresh", is_flag=True, help="Ignore the discovery cache and discover again.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @CONNECTIONS_OPTION
+@click.option(
+    "--logs-dir",
+    type=click.Path(path_type=Path),
+    help="Where the discovery's session goes (default: $OSIRIS_LOGS_DIR or ./logs).",
+)
 @click.pass_context
 def discover(
     ctx: click.Context,
     ref: str,
     tables: str | None,
-    samples: int,
+    samples: int | None,
     refresh: bool,
     as_json: bool,
     connections_file: str | None,
+    logs_dir: Path | None,
 ) -> None:
     """Describe what the connection REF (e.g. @mysql.default) holds; results are cached."""
     from osiris import discovery
     from osiris.connections import load_connections
+    from osiris.errors import OsirisError
     from osiris.masking import process_masker
+    from osiris.session.command import create_session, finish_command
+    from osiris.settings import load_settings
 
+    samples = load_settings(cli={"discovery": {"samples": samples}}).get("discovery", "samples")
     registry = registry_from(ctx)
-    resolved = load_connections(connections_file).resolve(ref, registry)
     wanted = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
-    found = discovery.discover(resolved, registry, tables=wanted, samples=samples, refresh=refresh)
+    session = create_session(logs_dir, kind="discovery")
+    session.event("discovery_start", reference=ref, tables=wanted, refresh=refresh)
+    try:
+        resolved = load_connections(connections_file).resolve(ref, registry)
+        found = discovery.discover(
+            resolved, registry, tables=wanted, samples=samples, refresh=refresh
+        )
+    except OsirisError as exc:
+        finish_command(session, ok=False, error=str(exc), reference=ref)
+        raise
+    listed = found.result.get("tables") or []
+    session.write_text(
+        "artifacts/discovery/discovery.json",
+        json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str),
+    )
+    finish_command(
+        session,
+        ok=True,
+        reference=found.ref,
+        family=found.family,
+        tables=len(listed),
+        unreadable=sum(1 for table in listed if table.get("error")),
+        cached=found.cached,
+        fingerprint=found.fingerprint,
+    )
     if as_json:
         text = json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str)
     else:

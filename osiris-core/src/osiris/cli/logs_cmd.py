@@ -1,4 +1,4 @@
-"""``osiris logs list|show|gc``: read back what runs recorded in their sessions."""
+"""``osiris logs list|show|html|aiop|gc``: read back what runs recorded in their sessions."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ LOGS_DIR_OPTION = click.option(
 
 @click.group("logs")
 def logs() -> None:
-    """List, inspect and clean up run sessions."""
+    """List, inspect, report on and clean up sessions."""
 
 
 @logs.command("list")
@@ -138,6 +138,104 @@ def gc(logs_dir: Path | None, keep: int | None, older_than: float | None, dry_ru
         click.echo(f"{'would remove' if dry_run else 'removed'} {info.id}")
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {len(doomed)} session(s) from {root}.")
+
+
+@logs.command("html")
+@click.argument("session_ref", metavar="[SESSION|last]", required=False)
+@LOGS_DIR_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for the pages (default: <logs-dir>/html).",
+)
+@click.option("--open", "open_", is_flag=True, help="Open the page in the default browser.")
+def html(session_ref: str | None, logs_dir: Path | None, out_dir: Path | None, open_: bool) -> None:
+    """Self-contained HTML report of SESSION (default: every session) plus an index page.
+
+    The pages load nothing from the network: they open offline, from any folder.
+    """
+    import sys
+
+    from osiris.report.site import default_out_dir, write_reports
+    from osiris.session import find_session, list_sessions, resolve_logs_dir
+
+    root = resolve_logs_dir(logs_dir)
+    if session_ref is None:
+        sessions = list_sessions(root)
+        if not sessions:
+            raise InvalidInputError(f"No sessions in {root}; run a pipeline first.")
+    else:
+        sessions = [find_session(root, session_ref)]
+    written = write_reports(root, sessions, out_dir or default_out_dir(root))
+    target = written.pages[0] if session_ref is not None else written.index
+    if session_ref is None:
+        click.echo(f"Wrote {len(written.pages)} session page(s) and {written.index}.")
+    click.echo(str(target))
+    if open_ and sys.stdout.isatty() and not _in_ci():
+        import webbrowser
+
+        webbrowser.open(target.resolve().as_uri())
+
+
+@logs.command("aiop")
+@click.argument("session_ref", metavar="[SESSION|last]", required=False, default="last")
+@LOGS_DIR_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "md"]),
+    default="json",
+    show_default=True,
+    help="aiop.json, or the Markdown run card.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(),
+    help="Write to this file; a directory (or a path ending in /) gets the whole package.",
+)
+@click.option(
+    "--max-core-bytes",
+    type=click.IntRange(min=10000),
+    help="Size limit of aiop.json (setting aiop.max_core_bytes).",
+)
+def aiop(
+    session_ref: str,
+    logs_dir: Path | None,
+    fmt: str,
+    out_path: str | None,
+    max_core_bytes: int | None,
+) -> None:
+    """The AI Operation Package of SESSION (default: the newest), on stdout or in --out.
+
+    Runs export it automatically to logs/<session>/aiop/; this rebuilds it from the session.
+    """
+    from osiris.report.export import package_for, write_package
+    from osiris.report.settings import load
+    from osiris.session import find_session, resolve_logs_dir
+
+    info = find_session(resolve_logs_dir(logs_dir), session_ref)
+    settings = load({"max_core_bytes": max_core_bytes} if max_core_bytes else None)
+    package = package_for(info.path, settings=settings)
+    text = package.core_text if fmt == "json" else package.runcard_text
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(out_path)
+    if target.is_dir() or out_path.endswith(("/", "\\")):
+        written = write_package(package, target)
+        click.echo(f"Wrote {len(written)} file(s) to {target}/.")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(str(target))
+
+
+def _in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:

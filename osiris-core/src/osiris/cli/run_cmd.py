@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from osiris.cli.adapter_options import adapter_cli_options
 from osiris.errors import InvalidInputError, OsirisError
 
 
@@ -50,6 +51,7 @@ from osiris.errors import InvalidInputError, OsirisError
     type=click.Choice(["count", "checksum"]),
     help="Verification for every writer: count (the default) or checksum (also per column).",
 )
+@adapter_cli_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -65,6 +67,7 @@ def run(
     verbose: bool,
     as_json: bool,
     verify: str | None,
+    adapter_options: dict[str, Any],
 ) -> None:
     """Run TARGET: an OML pipeline file, a compiled DIR or DIR/manifest.yaml.
 
@@ -104,7 +107,8 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
-        verify=verify,
+        adapter_options=adapter_options,
+        run_options={"verify": verify} if verify else None,
     )
     _finish(result, as_json)
 

@@ -68,9 +68,13 @@ def validate(
 
 
 def run_checks(pm: Any, connections_path: Path | None, logs_dir: Path | None) -> list[Check]:
+    from osiris.plugins import get_plugin_manager
+
+    pm = pm or get_plugin_manager()
     checks = [_config_check()]
     registry, plugin_checks = _plugin_checks(pm)
     checks += plugin_checks
+    checks.append(_settings_check(pm))
     if registry is not None:
         checks += _connection_checks(registry, connections_path)
     checks.append(_logs_check(logs_dir))
@@ -83,11 +87,31 @@ def _config_check() -> Check:
     return Check("config", "ok", ", ".join(shown) if shown else "defaults (no OSIRIS_* variables)")
 
 
+def _settings_check(pm: Any) -> Check:
+    """The effective settings that differ from their defaults, each with its source."""
+    from osiris.settings import load_settings
+
+    try:
+        settings = load_settings(plugin_manager=pm)
+    except OsirisError as exc:
+        return Check("settings", "fail", str(exc))
+    where = str(settings.path) if settings.path else "no osiris.yaml (defaults)"
+    changed = [
+        f"{section}.{key}={json.dumps(entry['value'])} ({entry['source']})"
+        for section, keys in settings.effective().items()
+        for key, entry in keys.items()
+        if entry["source"] != "DEFAULT"
+    ]
+    extra = [
+        f"section '{name}' is declared by no installed package" for name in settings.undeclared
+    ]
+    level = "warn" if extra else "ok"
+    return Check("settings", level, "; ".join([where, *changed, *extra]))
+
+
 def _plugin_checks(pm: Any) -> tuple[Any, list[Check]]:
-    from osiris.plugins import get_plugin_manager
     from osiris.registry import build_registry
 
-    pm = pm or get_plugin_manager()
     checks = []
     loaded = [i for i in pm.infos.values() if i.ok]
     checks.append(

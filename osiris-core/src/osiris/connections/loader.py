@@ -113,6 +113,26 @@ class Connections:
             )
         return alias
 
+    @property
+    def variables(self) -> Variables:
+        """Where ``${VAR}`` values come from: the environment, then the ``.env`` files."""
+        return self._variables
+
+    def as_written(self, ref: str) -> tuple[str, str, dict[str, Any]]:
+        """``(family, alias, entry)`` of ``ref`` as the file holds it, ``${VAR}`` unsubstituted.
+
+        A remote adapter ships this (and the variables separately), never resolved values.
+        """
+        family_name, alias = parse_reference(ref)
+        entries = self._entries(family_name)
+        alias = alias or self.default_alias(family_name)
+        if alias not in entries:
+            raise InvalidInputError(
+                f"Connection '@{family_name}.{alias}' is not defined in {self.path}; aliases of"
+                f" '{family_name}': {', '.join(sorted(entries))}."
+            )
+        return family_name, alias, _without_default(entries[alias])
+
     def resolve(self, ref: str, registry: Any) -> ResolvedConnection:
         """Substitute variables, validate against the family's schema, register the secrets."""
         family_name, alias = parse_reference(ref)

@@ -46,10 +46,14 @@ class ExecutionContext:
     max_workers: int = field(default_factory=default_max_workers)
     connections_path: Path | None = None
     adapter: str = "local"
-    verify: str | None = None
-    """``--verify`` of this run (``checksum``), handed to every step's context."""
     plan: Manifest | None = None
     """The loaded manifest, when the caller has it already (saves parsing it again)."""
+    run_options: dict[str, Any] = field(default_factory=dict)
+    """Run-wide options every adapter honours (JSON-serialisable): a remote adapter forwards
+    them to ``python -m osiris.worker --run-options FILE`` unchanged."""
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    """Options for the selected adapter only, as given on the command line
+    (``{"e2b": {"template": ...}}``); never forwarded to the worker."""
     _connections: Any = field(default=None, repr=False)
 
     @property

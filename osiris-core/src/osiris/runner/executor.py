@@ -226,7 +226,7 @@ class _Run:
             base_dir=self.manifest.base_dir,
             connection=connection,
             connection_ref=step.connection,
-            verify=self.ctx.verify,
+            verify=self.ctx.run_options.get("verify"),
             event_sink=lambda name, fields: self.ctx.event(name, **fields),
             metric_sink=lambda name, value, unit, tags: self._driver_metric(
                 step.id, name, value, unit, tags

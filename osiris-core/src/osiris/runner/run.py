@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osiris.errors import InvalidInputError, OsirisError
+from osiris.errors import OsirisError
 
 if TYPE_CHECKING:
     from osiris.registry import Registry
@@ -49,20 +49,9 @@ def open_session(
     listeners: tuple[Listener, ...] = (),
 ) -> Session:
     """Open ``logs/<session_id>/`` and write ``run_start`` (listeners see it too)."""
-    from osiris.session import Session, resolve_logs_dir
-    from osiris.session.paths import logs_dir_problem
+    from osiris.session.command import create_session
 
-    root = resolve_logs_dir(logs_dir)
-    hint = "Pass --logs-dir DIR or set OSIRIS_LOGS_DIR to a directory."
-    problem = logs_dir_problem(root)
-    if problem:
-        raise InvalidInputError(problem, hint=hint)
-    try:
-        session = Session(root)
-    except OSError as exc:
-        raise InvalidInputError(
-            f"Cannot create a session under {root}: {exc.strerror}.", hint=hint
-        ) from None
+    session = create_session(logs_dir)
     session.listeners.extend(listeners)
     session.event("run_start", source=source, adapter=adapter)
     return session
@@ -76,7 +65,8 @@ def run_in_session(
     adapter: str = "local",
     max_workers: int | None = None,
     connections_path: Path | None = None,
-    verify: str | None = None,
+    run_options: dict[str, Any] | None = None,
+    adapter_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run a compiled manifest inside an open session; always writes status.json and closes it."""
     from osiris.runner.context import ExecutionContext, default_max_workers
@@ -97,6 +87,7 @@ def run_in_session(
             for s in manifest.steps
         }
         session.copy_compiled(manifest.compiled_dir, manifest.path)
+        keep_oml(session, manifest.compiled_dir, manifest.raw)
         if registry is None:
             from osiris.registry import build_registry
 
@@ -112,7 +103,8 @@ def run_in_session(
             connections_path=connections_path,
             adapter=adapter,
             plan=manifest,
-            verify=verify,
+            run_options=dict(run_options or {}),
+            adapter_options=dict(adapter_options or {}),
         )
         provided = registry.adapters.get(adapter)
         adapter_obj = registry.adapter(adapter)()
@@ -177,6 +169,7 @@ def finish_session(
             **_counts(steps),
         )
     status = session.write_status(ok=ok, steps=steps, error=error)
+    _export_aiop(session)
     session.close()
     return RunResult(
         ok=ok,
@@ -188,6 +181,50 @@ def finish_session(
         error=status["error"],
         duration_ms=duration_ms,
     )
+
+
+def keep_oml(session: Session, compiled_dir: Path, manifest: dict[str, Any]) -> None:
+    """Copy the OML the manifest was compiled from into the session as ``oml.yaml``.
+
+    Only when the file still has the manifest's ``oml_fp``: an OML edited since the compile is
+    not what ran. Reports show it, and the AIOP reads the chat's intent from its metadata.
+    """
+    header = manifest.get("pipeline") or {}
+    source, expected = header.get("source"), (header.get("fingerprints") or {}).get("oml_fp")
+    if not source or not expected:
+        return
+    from osiris.compiler.canonical import fingerprint
+    from osiris.oml import OmlValidationError, load_document
+
+    path = Path(compiled_dir) / source
+    try:
+        document = load_document(path)
+        if fingerprint(document.data) == expected:
+            session.write_text("oml.yaml", path.read_text(encoding="utf-8"))
+    except (OmlValidationError, OSError, UnicodeDecodeError, ValueError):
+        return
+
+
+def _export_aiop(session: Session) -> None:
+    """Write ``aiop/`` for every run, ok or failed; a failure here never fails the run.
+
+    The problem goes to the session's osiris.log as a warning (events end with run_complete or
+    run_error, so nothing follows them there).
+    """
+    try:
+        from osiris.report.export import export_after_run
+
+        export_after_run(session)
+    except Exception as exc:  # the run's outcome is already decided and recorded
+        session.log_exception(
+            f"AIOP export failed ({type(exc).__name__}: {exc}); the run itself is unaffected.",
+            exc,
+            level="warning",
+        )
+    except KeyboardInterrupt as exc:  # Ctrl-C now stops the export, not the finished run
+        session.log_exception(
+            "AIOP export interrupted; the run itself is unaffected.", exc, level="warning"
+        )
 
 
 def run_manifest(

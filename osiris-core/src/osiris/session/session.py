@@ -72,13 +72,13 @@ class Session:
         self._notify("metric", record)
         return record
 
-    def log_exception(self, message: str, exc: BaseException) -> None:
+    def log_exception(self, message: str, exc: BaseException, *, level: str = "error") -> None:
         """Record a traceback in osiris.log only (never in events or on the console)."""
         tb = "".join(traceback.format_exception(exc))
         record = {
             "ts": utc_now_iso(),
             "event": self.mask(message),
-            "level": "error",
+            "level": level,
             "traceback": self.mask(tb),
         }
         with self._lock:

@@ -66,7 +66,12 @@ def list_sessions(logs_dir: Path) -> list[SessionInfo]:
     if not logs_dir.is_dir():
         return []
     found = [read_session(p) for p in logs_dir.iterdir() if p.is_dir() and SESSION_ID.match(p.name)]
-    return sorted(found, key=lambda s: (s.started, s.id), reverse=True)
+    return sorted(found, key=_newest_first_key, reverse=True)
+
+
+def _newest_first_key(info: SessionInfo) -> tuple[datetime, str, str]:
+    """Ids carry the start to the second; status.json's milliseconds order runs within one."""
+    return (info.started, str((info.status or {}).get("started_at") or ""), info.id)
 
 
 def find_session(logs_dir: Path, ref: str) -> SessionInfo:

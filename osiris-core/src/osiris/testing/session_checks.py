@@ -2,7 +2,8 @@
 
 Any test that runs a pipeline can call ``assert_session_valid(session_dir)``: every line of
 events.jsonl and metrics.jsonl must validate against the published JSON Schemas, status.json
-must agree with the last event, and no planted secret may appear in any file.
+must agree with the last event, the AIOP (when exported) must validate against its schema and
+agree with status.json, and no planted secret may appear in any file.
 """
 
 from __future__ import annotations
@@ -70,8 +71,33 @@ def assert_session_valid(session_dir: Path, *, secrets: Iterable[str] = ()) -> d
     assert {e["session"] for e in events} == {session_dir.name}
     assert status["session"] == session_dir.name
     assert (status["error"] is None) == bool(status["ok"])
+    aiop = session_dir / "aiop" / "aiop.json"
+    if aiop.is_file():
+        doc = assert_aiop_valid(aiop)
+        run = doc["evidence"]["run"]
+        assert run["status"] == ("ok" if status["ok"] else "failed"), "AIOP status != status.json"
+        assert run["session"] == session_dir.name
     assert_no_secrets(session_dir, secrets)
     return status
+
+
+def assert_aiop_valid(path: Path) -> dict[str, Any]:
+    """An ``aiop.json`` valid against the published schema, with every citation resolvable."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    problems = [
+        f"{path}: {'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+        for e in _validator("aiop.schema.json").iter_errors(doc)
+    ]
+    assert not problems, "Invalid AIOP:\n" + "\n".join(problems[:20])
+    ev = doc["evidence"]
+    known = {"run", "totals", "environment", "delta"} | ({"intent"} if ev["intent"] else set())
+    known |= {t["id"] for t in ev["timeline"]}
+    for rows in (ev["steps"], ev["errors"], ev["metrics"], ev["artifacts"]):
+        known |= {r["id"] for r in rows}
+    for sentence in doc["narrative"]["sentences"]:  # a cut timeline keeps the cited events
+        missing = {c for c in sentence["cites"] if c not in known}
+        assert not missing, f"{path}: narrative cites unknown evidence {sorted(missing)}"
+    return doc
 
 
 def assert_no_secrets(root: Path, secrets: Iterable[str], texts: Iterable[str] = ()) -> None:
