@@ -105,3 +105,14 @@ def test_compare_names_the_column_that_differs():
     swapped = _sums(pa.table({"a": [1, 2], "b": ["y", "x"]}))  # same columns, other rows
     with pytest.raises(StepError, match="values moved between rows"):
         compare("w", checksum, swapped.row_sum, lambda: swapped.sums, "t")
+
+
+def test_half_floats_fixed_binary_and_dictionaries_are_read_like_their_plain_types():
+    plain = _sums(pa.table({"f": pa.array([0.5, 1.0, None], pa.float32()), "b": [b"ab", b"cd", None],
+                            "s": ["x", "y", "x"]}))  # fmt: skip
+    other = _sums(pa.table({
+        "f": pa.array([0.5, 1.0, None], pa.float32()).cast(pa.float16()),
+        "b": pa.array([b"ab", b"cd", None], pa.binary(2)),
+        "s": pa.array(["x", "y", "x"]).dictionary_encode(),
+    }))  # fmt: skip
+    assert other.sums == plain.sums and other.row_sum == plain.row_sum

@@ -140,6 +140,8 @@ def _prepared(array: pa.Array) -> pa.Array:
         return array.cast(pa.timestamp(type_.unit))
     if pa.types.is_fixed_size_binary(type_):
         return array.cast(pa.binary())
+    if pa.types.is_float16(type_):  # DuckDB reads no half floats; float32 holds each exactly
+        return array.cast(pa.float32())
     return array
 
 

@@ -74,7 +74,7 @@ def column_of(field: pa.Field) -> Column | str:
     meta = field.metadata or {}
     if t.is_integer(type_):
         return Column(field.name, "integer")
-    if t.is_decimal(type_):
+    if t.is_decimal(type_) and type_.scale >= 0:
         return Column(field.name, "decimal", type_.scale)
     if t.is_floating(type_):
         return Column(field.name, "float")
