@@ -134,6 +134,30 @@ class Leaky:
         return {"df": pa.table({"secret_len": [len(password)]})}
 
 
+class IncrementalSource:
+    """Extractor with ``incremental:`` over the in-memory table ``SEEN["inc.source"]``."""
+
+    def run(self, *, step_id, config, inputs, ctx):
+        import pyarrow.compute as pc
+        from osiris.state.cursor import incremental_of
+
+        incremental = incremental_of(step_id, config, ctx)
+        table = pa.table(SEEN[config.get("source", "inc.source")])
+        names = table.schema.names
+        incremental.bind(table.schema.field(incremental.column) if incremental.column in names
+                         else None)  # fmt: skip
+        column = table[incremental.column]
+        if incremental.lower is not None:
+            bound = pa.scalar(incremental.lower, column.type)
+            keep = (pc.greater if incremental.op == ">" else pc.greater_equal)(column, bound)
+            table = table.filter(keep)
+        table = table.sort_by(incremental.column)
+        SEEN[step_id + ".handed"] = ctx.incremental
+        incremental.start_event(ctx)
+        batches = incremental.track(iter(table.to_batches(max_chunksize=2)), ctx)
+        return {"df": pa.RecordBatchReader.from_batches(table.schema, batches)}
+
+
 class KitFamily(ConnectionFamily):
     name = "kitdb"
     schema = {
@@ -166,6 +190,7 @@ COMPONENTS = {
     "kit.passthrough": (["transform"], "PassThrough"),
     "kit.counter": (["write"], "Counter"),
     "kit.leaky": (["extract"], "Leaky"),
+    "kit.incremental": (["extract"], "IncrementalSource"),
 }
 
 

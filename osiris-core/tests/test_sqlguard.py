@@ -166,3 +166,34 @@ def test_functions_acting_on_the_server_are_rejected(query):
 
 def test_columns_named_like_those_functions_are_fine():
     assert read_only_problem("SELECT sleep, benchmark FROM runs") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "dialect", "expected"),
+    [
+        ("SELECT * FROM t LIMIT 5", "postgres", True),
+        ("SELECT * FROM t OFFSET 5", "postgres", True),
+        ("SELECT * FROM t FETCH FIRST 5 ROWS ONLY", "postgres", True),
+        ("SELECT * FROM (SELECT * FROM t LIMIT 5) q", "postgres", False),
+        ("WITH c AS (SELECT 1 LIMIT 1) SELECT * FROM c", "postgres", False),
+        ("SELECT 'LIMIT 5' AS \"limit\" FROM t -- LIMIT 5", "postgres", False),
+        ("SELECT $$ LIMIT $$ FROM t", "postgres", False),
+        ("SELECT `limit` FROM t # LIMIT 1", "mysql", False),
+        ("SELECT a FROM t LIMIT 1", "mysql", True),
+    ],
+)
+def test_top_level_limit(query, dialect, expected):
+    from osiris.sqlguard import has_top_level_limit
+
+    assert has_top_level_limit(query, dialect=dialect) is expected
+
+
+def test_blank_literals_keeps_positions():
+    from osiris.sqlguard import blank_literals
+
+    query = "SELECT 'it''s', `a b` FROM t /* c */ -- d\nWHERE x = 1"
+    blank = blank_literals(query, mysql=True, backslash=False)
+    assert len(blank) == len(query) and blank.index("WHERE") == query.index("WHERE")
+    assert "'" not in blank and "`" not in blank
+    kept = blank_literals(query, mysql=True, backslash=False, keep_identifiers=True)
+    assert "`a b`" in kept and "it" not in kept

@@ -31,6 +31,9 @@ class StepContext:
     """Resolved connection fields, secrets included; ``None`` for steps without a connection."""
     connection_ref: str | None = None
     """The symbolic reference (``@mysql.default``), safe to show."""
+    incremental: Mapping[str, Any] | None = None
+    """For a step with ``incremental:``: ``{"cursor", "last"}`` handed by the host, where
+    ``last`` is the stored high-water mark (``{"type", "value"}``) or None to read everything."""
     verify: str | None = None
     """The run-wide verification level (``osiris run --verify``, the run option ``verify``);
     writers take the stronger of it and their own ``verify:`` (osiris.verify.mode_for). Not in

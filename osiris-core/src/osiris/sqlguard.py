@@ -114,12 +114,53 @@ def _describe(words: list[tuple[str, int]], i: int) -> str:
     return word
 
 
-def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
+def blank_literals(
+    query: str, *, mysql: bool, backslash: bool, keep_identifiers: bool = False
+) -> str | None:
+    """``query`` with every comment and literal (strings, and quoted identifiers unless
+    ``keep_identifiers``) turned into spaces of the same length, so positions found in the
+    result point into ``query``; ``None`` when one is unterminated. Drivers use it to find
+    top-level clauses (``ORDER BY``, ``LIMIT``)."""
+    return _strip(
+        query, mysql=mysql, backslash=backslash, keep_length=True, keep_identifiers=keep_identifiers
+    )
+
+
+def has_top_level_limit(query: str, *, dialect: str) -> bool:
+    """Whether the statement itself (not a subquery or CTE) has LIMIT, OFFSET or FETCH, under
+    any lexical mode of ``dialect``: such a query cannot take an extra filter from outside."""
+    mysql = dialect == "mysql"
+    for backslash in (True, False):
+        code = _strip(query, mysql=mysql, backslash=backslash)
+        if code is None:
+            continue
+        depth, last = 0, 0
+        for match in _WORD.finditer(code):
+            depth += code.count("(", last, match.start()) - code.count(")", last, match.start())
+            last = match.start()
+            if depth == 0 and match.group().upper() in ("LIMIT", "OFFSET", "FETCH"):
+                return True
+    return False
+
+
+def _strip(
+    query: str,
+    *,
+    mysql: bool,
+    backslash: bool,
+    keep_length: bool = False,
+    keep_identifiers: bool = False,
+) -> str | None:
     """The query with comments and literals replaced by spaces, or ``None`` if one is unterminated.
 
-    Literals become a space so adjacent words stay apart; ``/*! … */`` (and MariaDB's
-    ``/*M! … */``) keeps its content in MySQL because the server executes it.
+    Literals become a space (as many as they were long with ``keep_length``) so adjacent words
+    stay apart; ``/*! … */`` (and MariaDB's ``/*M! … */``) keeps its content in MySQL because the
+    server executes it.
     """
+
+    def blank(start: int, end: int) -> str:
+        return " " * (end - start) if keep_length else " "
+
     out: list[str] = []
     i, n = 0, len(query)
     while i < n:
@@ -129,8 +170,9 @@ def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
             c == "#" and mysql
         ):
             end = query.find("\n", i)
-            i = n if end < 0 else end
-            out.append(" ")
+            end = n if end < 0 else end
+            out.append(blank(i, end))
+            i = end
         elif c == "/" and nxt == "*":
             executable = query.startswith("/*!", i) or query.startswith("/*M!", i)
             if mysql and executable:  # MySQL's /*! and MariaDB's /*M!: the body is code
@@ -140,13 +182,13 @@ def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
                 end = query.find("*/", j)
                 if end < 0:
                     return None
-                out.append(" " + query[j:end] + " ")
+                out.append(blank(i, j) + query[j:end] + blank(end, end + 2))
                 i = end + 2
             else:
                 end = _block_comment_end(query, i, nested=not mysql)
                 if end < 0:
                     return None
-                out.append(" ")
+                out.append(blank(i, end))
                 i = end
         elif c in "'\"`":
             escapes = backslash or (c == "'" and not mysql and _e_prefix(query, i))
@@ -157,7 +199,7 @@ def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
             end = _quoted_end(query, i, escapes=escapes and c != "`")
             if end < 0:
                 return None
-            out.append(" ")
+            out.append(query[i:end] if keep_identifiers and c == "`" else blank(i, end))
             i = end
         elif (
             c == "$" and not mysql and (m := _DOLLAR_TAG.match(query, i)) and not _in_word(query, i)
@@ -165,7 +207,7 @@ def _strip(query: str, *, mysql: bool, backslash: bool) -> str | None:
             close = query.find(m.group(), m.end())
             if close < 0:
                 return None
-            out.append(" ")
+            out.append(blank(i, close + len(m.group())))
             i = close + len(m.group())
         else:
             out.append(c)

@@ -4,6 +4,11 @@ The query is checked by ``osiris.sqlguard`` (a single SELECT / WITH … SELECT) 
 ``START TRANSACTION READ ONLY``. Values arrive as text and are cast column by column to exact
 Arrow types (see ``types.py``); memory is bounded by a batch (``batch_size`` rows, fewer when
 rows are wide), not by the table.
+
+FLOAT columns are read as ``col + 0e0`` (an exact DOUBLE; the text protocol prints FLOAT with 6
+digits): in table mode in the select list, in query mode through a derived table wrapping the
+query, whose own ORDER BY is carried outside (``query_shape``). ``incremental:`` adds
+``cursor > mark`` (``>=`` with a lookback or an initial value) and orders by the cursor.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from osiris_driver_mysql.types import (
     BLOB_TYPES,
     FLOAT,
     JSON,
+    NOT_NULL_FLAG,
     Column,
     column_converter,
     first_bad_row,
@@ -42,9 +48,17 @@ DEFAULT_BATCH_SIZE = 10_000
 
 
 def build_query(
-    step_id: str, config: Mapping[str, Any], *, select: str | None = None
+    step_id: str,
+    config: Mapping[str, Any],
+    *,
+    select: str | None = None,
+    cursor: tuple[str, str] | None = None,
 ) -> tuple[str, str | None]:
-    """The SELECT to run and, in table mode, the table it reads (``select`` overrides the list)."""
+    """The SELECT to run and, in table mode, the table it reads (``select`` overrides the list).
+
+    ``cursor`` (table mode) is ``(condition or "", cursor column)``: the condition joins the
+    ``where`` and the rows are ordered by the column.
+    """
     query, table = config.get("query"), config.get("table")
     if bool(query) == bool(table):
         raise StepError(step_id, "set exactly one of 'query' or 'table'.")
@@ -61,8 +75,13 @@ def build_query(
         sql = f"SELECT {select} FROM {quote_table(str(table))}"
     except ValueError as exc:
         raise StepError(step_id, f"{exc}.") from exc
-    if config.get("where"):  # on its own line: a trailing `-- comment` must not hide the LIMIT
-        sql += f" WHERE {config['where']}\n"
+    conditions = [f"({config['where']}\n)"] if config.get("where") else []
+    if cursor is not None and cursor[0]:
+        conditions.append(cursor[0])
+    if conditions:  # on its own line: a trailing `-- comment` must not hide the LIMIT
+        sql += " WHERE " + " AND ".join(conditions) + "\n"
+    if cursor is not None:
+        sql += f" ORDER BY {quote_ident(cursor[1])}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, str(table)
@@ -130,6 +149,16 @@ class MySQLExtractor:
 
         if not ctx.connection:
             raise StepError(step_id, "no connection; set 'connection: \"@mysql.<alias>\"'.")
+        from osiris.state.cursor import incremental_of
+
+        incremental = incremental_of(step_id, config, ctx)
+        if incremental is not None and config.get("limit") is not None:
+            raise StepError(
+                step_id,
+                "'limit' cannot be combined with 'incremental': a limit can cut rows that share"
+                " the last cursor value, and the next run would skip them.",
+                hint="Remove 'limit'; the first run can start later with incremental.initial.",
+            )
         sql, table = build_query(step_id, config)
         check_read_only(step_id, sql)
         batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
@@ -138,31 +167,125 @@ class MySQLExtractor:
             meta_conn = connect_pymysql(ctx.connection)
             try:
                 columns = probe_columns(meta_conn, sql, table)
+                names = [c.name for c in columns]
+                if len(set(names)) != len(names):
+                    dup = sorted({n for n in names if names.count(n) > 1})
+                    raise StepError(
+                        step_id, f"the result has duplicate column names {dup}; alias them."
+                    )
+                schema = pa.schema([c.arrow_field(tinyint1_as_bool=as_bool) for c in columns])
+                if incremental is not None:
+                    _bind_cursor(incremental, meta_conn, sql, columns, schema)
             finally:
                 meta_conn.close()
+        except StepError:
+            raise
         except Exception as exc:
             raise StepError(step_id, f"the query failed: {_describe(exc)}") from exc
-        names = [c.name for c in columns]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise StepError(step_id, f"the result has duplicate column names {dup}; alias them.")
-        floats = [c.name for c in columns if c.type_code == FLOAT]
-        if floats and table is None:
-            raise StepError(
-                step_id,
-                f"FLOAT column(s) {floats} cannot be read exactly through a query (the server"
-                " prints FLOAT with 6 digits).",
-                hint="Select them as `col + 0e0` (exact, as DOUBLE) or use 'table:'.",
-            )
-        if floats:
-            sql, _ = build_query(step_id, config, select=_floats_as_double(names, set(floats)))
-        schema = pa.schema([c.arrow_field(tinyint1_as_bool=as_bool) for c in columns])
+        floats = {c.name for c in columns if c.type_code == FLOAT}
+        cursor = None
+        if incremental is not None:
+            cursor = (_cursor_condition(incremental), incremental.column)
+        if table is not None and (floats or cursor):
+            select = _select_list(names, floats) if floats else None
+            sql, _ = build_query(step_id, config, select=select, cursor=cursor)
+        elif table is None and (floats or cursor):
+            sql = _wrapped(step_id, sql, names, floats, cursor)
+        check_read_only(step_id, sql)
         reader = _Reader(step_id, ctx, sql, columns, schema, batch_size)
         reader.limit = config.get("limit") if table is None else None
-        return {"df": pa.RecordBatchReader.from_batches(schema, reader.batches())}
+        batches = reader.batches()
+        if incremental is not None:
+            incremental.start_event(ctx)
+            batches = incremental.track(batches, ctx)
+        return {"df": pa.RecordBatchReader.from_batches(schema, batches)}
 
 
-def _floats_as_double(names: list[str], floats: set[str]) -> str:
+def _bind_cursor(
+    incremental: Any, conn: Any, sql: str, columns: list[Column], schema: pa.Schema
+) -> None:
+    """Check the cursor column's type and, unless it is NOT NULL, that no row has it NULL."""
+    folded = {c.name.lower(): c for c in columns}
+    column = folded.get(incremental.column.lower())
+    if column is not None:
+        incremental.column = column.name  # MySQL names are case-insensitive; Arrow's are not
+    incremental.bind(schema.field(column.name) if column is not None else None)
+    if column is not None and not column.flags & NOT_NULL_FLAG:
+        with conn.cursor() as cur:
+            cur.execute("START TRANSACTION READ ONLY")
+            try:
+                cur.execute(
+                    f"SELECT 1 FROM (\n{sql}\n) AS _osiris_nulls"
+                    f" WHERE {quote_ident(column.name)} IS NULL LIMIT 1"
+                )
+                found = cur.fetchall()
+            finally:
+                cur.execute("COMMIT")
+        if found:
+            raise incremental.null_error()
+
+
+def _cursor_condition(incremental: Any) -> str:
+    """``col > literal`` (or ``>=``); empty when the run reads everything."""
+    if incremental.lower is None:
+        return ""
+    return f"{quote_ident(incremental.column)} {incremental.op} {_literal(incremental)}"
+
+
+def _literal(incremental: Any) -> str:
+    """The bound as a MySQL literal built from a parsed value (never from user text)."""
+    kind, value = incremental.kind, incremental.lower
+    if kind == "integer":
+        return str(int(value))
+    if kind == "decimal":
+        return format(value, "f")  # an exact-value literal; 1E-7 would be a DOUBLE
+    if kind == "date":
+        return f"DATE'{value.isoformat()}'"
+    if kind == "timestamptz":  # sessions run at time_zone '+00:00'
+        import datetime as dt
+
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"TIMESTAMP'{value:%Y-%m-%d %H:%M:%S.%f}'"
+
+
+def _wrapped(
+    step_id: str, sql: str, names: list[str], floats: set[str], cursor: tuple[str, str] | None
+) -> str:
+    """The query inside a derived table: FLOATs as exact doubles, the cursor filter, the order."""
+    from osiris_driver_mysql.query_shape import Untranslatable, outer_order_by, shape_of
+
+    try:
+        shape = shape_of(sql)
+        if cursor is not None and shape.has_limit:
+            raise StepError(
+                step_id,
+                "an incremental query cannot have its own LIMIT: it would pick rows before the"
+                " cursor filter.",
+                hint="Remove the LIMIT from the query.",
+            )
+        order = f"ORDER BY {quote_ident(cursor[1])}" if cursor else outer_order_by(
+            shape, names, quote_ident
+        )  # fmt: skip
+    except Untranslatable as exc:
+        why = (
+            f"FLOAT column(s) {sorted(floats)} can be read exactly only by wrapping the query"
+            if floats
+            else "an incremental query is wrapped to filter by its cursor"
+        )
+        raise StepError(
+            step_id,
+            f"{why}, and its ORDER BY cannot be kept when wrapped: {exc}.",
+            hint="Order by output column names or positions, select the FLOATs as `col + 0e0`,"
+            " or use 'table:'.",
+        ) from None
+    select = _select_list(names, floats) if floats else "*"
+    wrapped = f"SELECT {select} FROM (\n{sql}\n) AS _osiris_query"
+    if cursor is not None and cursor[0]:
+        wrapped += f"\nWHERE {cursor[0]}"
+    return wrapped + (f"\n{order}" if order else "")
+
+
+def _select_list(names: list[str], floats: set[str]) -> str:
     """A select list reading FLOAT columns as exact doubles (their text is rounded to 6 digits)."""
     return ", ".join(
         f"{quote_ident(n)} + 0e0 AS {quote_ident(n)}" if n in floats else quote_ident(n)

@@ -47,14 +47,7 @@ def open_query(
     except psycopg.OperationalError as exc:
         raise StepError(step_id, f"cannot connect to the Supabase database: {exc}".strip()) from exc
     try:
-        _exact_loaders(conn, interval_text)
-        conn.read_only = True
-        conn.execute("SET LOCAL TimeZone = 'UTC'")
-        conn.execute("SET LOCAL IntervalStyle = 'postgres'")
-        conn.execute("SET LOCAL DateStyle = 'ISO'")
-        # Unqualified names in a query resolve in the connection's schema, as tables do.
-        search_path = f"{quote_ident(settings.schema)}, public"
-        conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
+        _read_session(conn, settings, interval_text)
         cur = conn.cursor(name="osiris_extract")
         cur.execute(sql, params or None)
         schema = pa.schema([_field(conn, cur, col, interval_text) for col in cur.description])
@@ -85,6 +78,33 @@ def open_query(
         ctx.log_event("extract_complete", rows=total)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _read_session(conn: psycopg.Connection, settings: Settings, interval_text: bool) -> None:
+    """A read-only transaction in UTC with exact loaders and the connection's schema first."""
+    _exact_loaders(conn, interval_text)
+    conn.read_only = True
+    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    conn.execute("SET LOCAL IntervalStyle = 'postgres'")
+    conn.execute("SET LOCAL DateStyle = 'ISO'")
+    # Unqualified names in a query resolve in the connection's schema, as tables do.
+    search_path = f"{quote_ident(settings.schema)}, public"
+    conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
+
+
+def probe_fields(
+    conn: psycopg.Connection,
+    settings: Settings,
+    sql: str,
+    params: Sequence[Any],
+    *,
+    interval_text: bool = False,
+) -> list[pa.Field]:
+    """The Arrow fields of ``sql``'s result without reading a row (``LIMIT 0`` around it)."""
+    _read_session(conn, settings, interval_text)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM (\n{sql}\n) AS _osiris_probe LIMIT 0", list(params) or None)
+        return [_field(conn, cur, col, interval_text) for col in cur.description]
 
 
 def _exact_loaders(conn: psycopg.Connection, interval_text: bool) -> None:

@@ -105,6 +105,11 @@ def _show_text(info: Any, status: dict, events: list[dict], artifacts: list[str]
             )
             if step.get("error") and step.get("status") == "failed":
                 lines.append(f"  {'':<{width}}  {step['error']}")
+    if status.get("state"):
+        from osiris.state.host import state_line
+
+        lines.append("State")
+        lines += [state_line(step_id, mark) for step_id, mark in status["state"].items()]
     lines.append(f"Files     {info.path}/ (events.jsonl, metrics.jsonl, osiris.log, status.json)")
     if artifacts:
         lines.append(f"Artifacts {len(artifacts)} file(s) under {info.path / 'artifacts'}/")

@@ -29,6 +29,7 @@ CORE_COMMANDS = {
     "connections": ("osiris.cli.connections_cmd", "connections"),
     "discover": ("osiris.cli.discover_cmd", "discover"),
     "logs": ("osiris.cli.logs_cmd", "logs"),
+    "state": ("osiris.cli.state_cmd", "state"),
 }
 """Command name → (module, attribute). The modules import their heavy dependencies lazily too."""
 

@@ -44,6 +44,11 @@ from osiris.errors import InvalidInputError, OsirisError
     help="Connections file (default: $OSIRIS_HOME, then ./osiris_connections.yaml).",
 )
 @click.option("--adapter", default="local", show_default=True, help="Execution adapter.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Incremental steps ignore their stored marks for this run (then store the new ones).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 @click.option(
@@ -64,6 +69,7 @@ def run(
     logs_dir: Path | None,
     connections_path: Path | None,
     adapter: str,
+    full_refresh: bool,
     verbose: bool,
     as_json: bool,
     verify: str | None,
@@ -107,6 +113,7 @@ def run(
         adapter=adapter,
         max_workers=max_workers,
         connections_path=connections_path,
+        full_refresh=full_refresh,
         adapter_options=adapter_options,
         run_options={"verify": verify} if verify else None,
     )
@@ -322,5 +329,9 @@ def summary_text(result: Any) -> str:
             f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}"
             f"{verified_text}".rstrip()
         )
+    if getattr(result, "state", None):
+        from osiris.state.host import state_line
+
+        lines += [state_line(step_id, mark) for step_id, mark in result.state.items()]
     lines.append(f"Session: {result.session_dir}")
     return "\n".join(lines)

@@ -195,6 +195,7 @@ class _Checker:
         needs = self._needs(drafts, ids)
         self._input_names(drafts, needs)
         self._cycles(drafts, needs)
+        self._incremental(drafts, needs)
         if any(i.severity == "error" for i in self.issues):
             return None
         steps = [
@@ -580,6 +581,54 @@ class _Checker:
                 f"steps form a cycle: {spelled}",
                 "remove one of these needs so data flows one way",
             )
+
+    def _incremental(self, drafts: list[_Draft], needs: dict[str, list[str]]) -> None:
+        """An incremental step's mark is stored when the writes it feeds commit: it must feed
+        one, and with a lookback (rows read again) none of them may append duplicates."""
+        consumers: dict[str, list[str]] = {}
+        for step_id, deps in needs.items():
+            for dep in deps:
+                consumers.setdefault(dep, []).append(step_id)
+        by_id = {d.id: d for d in drafts if d.id is not None}
+        for d in drafts:
+            spec = d.config.get("incremental")
+            if not isinstance(spec, dict) or d.id is None:
+                continue
+            fed: list[str] = []
+            todo = list(consumers.get(d.id, []))
+            while todo:
+                current = todo.pop(0)
+                if current not in fed:
+                    fed.append(current)
+                    todo.extend(consumers.get(current, []))
+            writers = [by_id[s] for s in fed if s in by_id and by_id[s].mode == "write"]
+            where = ("steps", d.index, "config", "incremental")
+            if not writers:
+                self.add(
+                    where,
+                    f"incremental step '{d.id}' feeds no write step, so its mark would move on"
+                    " without the rows being stored anywhere",
+                    "add a write step that needs it, or remove incremental",
+                )
+            elif spec.get("lookback") is not None:
+                for writer in writers:
+                    if _write_mode(writer) == "append":
+                        self.add(
+                            (*where, "lookback"),
+                            f"lookback reads rows again, and write step '{writer.id}' appends:"
+                            " they would be written twice",
+                            f"write with upsert in '{writer.id}', or remove lookback",
+                        )
+
+
+def _write_mode(draft: _Draft) -> str | None:
+    """The effective ``mode``/``write_mode`` of a writer whose schema has append/upsert."""
+    props = ((draft.component.config_schema if draft.component else {}) or {}).get("properties")
+    for key in ("mode", "write_mode"):
+        prop = (props or {}).get(key)
+        if isinstance(prop, dict) and "append" in (prop.get("enum") or []):
+            return draft.config.get(key, prop.get("default"))
+    return None
 
 
 def _brief(value: Any) -> str:

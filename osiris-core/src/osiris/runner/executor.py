@@ -226,6 +226,7 @@ class _Run:
             base_dir=self.manifest.base_dir,
             connection=connection,
             connection_ref=step.connection,
+            incremental=(self.ctx.run_options.get("incremental") or {}).get(step.id),
             verify=self.ctx.run_options.get("verify"),
             event_sink=lambda name, fields: self.ctx.event(name, **fields),
             metric_sink=lambda name, value, unit, tags: self._driver_metric(

@@ -27,6 +27,8 @@ class RunResult:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
     duration_ms: int = 0
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Incremental steps: the mark committed (or kept, and why)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class RunResult:
             "steps": self.steps,
             "error": self.error,
             "duration_ms": self.duration_ms,
+            "state": self.state,
         }
 
 
@@ -62,6 +65,8 @@ def run_in_session(
     manifest_path: Path,
     *,
     registry: Registry | None = None,
+    full_refresh: bool = False,
+    state_path: Path | None = None,
     adapter: str = "local",
     max_workers: int | None = None,
     connections_path: Path | None = None,
@@ -72,6 +77,7 @@ def run_in_session(
     from osiris.runner.context import ExecutionContext, default_max_workers
 
     steps: dict[str, dict[str, Any]] = {}
+    state: dict[str, dict[str, Any]] = {}
     try:
         from osiris.runner.manifest import load_manifest
 
@@ -115,6 +121,10 @@ def run_in_session(
             distribution=provided.distribution if provided else None,
             max_workers=ctx.max_workers,
         )
+        plan = _read_state(session, manifest, full_refresh, state_path)
+        if plan is not None:
+            ctx.run_options.update(plan.run_options())
+            session.listeners.append(plan.listen)
         session.event("adapter_prepare_start", adapter=adapter, steps=len(manifest.steps))
         prepared = adapter_obj.prepare(manifest.raw, ctx)
         session.event("adapter_prepare_complete", adapter=adapter)
@@ -122,28 +132,61 @@ def run_in_session(
         steps.update(result.steps)
         counts = _counts(steps)
         session.event("adapter_execute_complete", adapter=adapter, ok=result.ok, **counts)
+        if plan is not None:
+            from osiris.state.host import commit_state
+
+            session.listeners.remove(plan.listen)
+            state = commit_state(session, plan, steps)
         collected = adapter_obj.collect(prepared, ctx)
         session.event("adapter_collect_complete", adapter=adapter, files=len(collected.files))
         error = None if result.ok else _run_error(result.error, counts)
-        return finish_session(session, ok=result.ok, steps=steps, error=error, exit_code=1)
+        return finish_session(
+            session, ok=result.ok, steps=steps, error=error, exit_code=1, state=state
+        )
     except OsirisError as exc:
-        return fail_session(session, exc, steps=steps)
+        return fail_session(session, exc, steps=steps, state=state)
     except Exception as exc:
         session.log_exception("run crashed", exc)
         return fail_session(
-            session, OsirisError(f"Unexpected {type(exc).__name__}: {exc}."), steps=steps
+            session,
+            OsirisError(f"Unexpected {type(exc).__name__}: {exc}."),
+            steps=steps,
+            state=state,
         )
     except KeyboardInterrupt:
-        fail_session(session, OsirisError("The run was interrupted."), steps=steps)
+        fail_session(session, OsirisError("The run was interrupted."), steps=steps, state=state)
         raise
 
 
-def fail_session(session: Session, exc: OsirisError, *, steps: dict | None = None) -> RunResult:
+def _read_state(
+    session: Session, manifest: Any, full_refresh: bool, state_path: Path | None
+) -> Any:
+    """The run's incremental plan (marks read, ``state_read`` events), or None without any.
+
+    ``full_refresh`` hands every incremental step no mark for this run; ``state_path`` is the
+    marks file (default ``.osiris/state.sqlite``).
+    """
+    if not any(isinstance(s.config.get("incremental"), dict) for s in manifest.steps):
+        return None
+    from osiris.state.host import read_state
+    from osiris.state.store import StateStore
+
+    return read_state(session, manifest, store=StateStore(state_path), full_refresh=full_refresh)
+
+
+def fail_session(
+    session: Session, exc: OsirisError, *, steps: dict | None = None, state: dict | None = None
+) -> RunResult:
     """End a session that could not run (bad input) or crashed: run_error, status ok false."""
     if exc.__traceback__ is not None:
         session.log_exception(str(exc), exc)
     return finish_session(
-        session, ok=False, steps=steps or {}, error=str(exc), exit_code=exc.exit_code
+        session,
+        ok=False,
+        steps=steps or {},
+        error=str(exc),
+        exit_code=exc.exit_code,
+        state=state,
     )
 
 
@@ -154,6 +197,7 @@ def finish_session(
     steps: dict[str, dict[str, Any]],
     error: str | None,
     exit_code: int,
+    state: dict[str, dict[str, Any]] | None = None,
 ) -> RunResult:
     duration_ms = int((time.perf_counter() - session.clock) * 1000)
     session.metric("total_duration_ms", duration_ms, "ms")
@@ -168,7 +212,8 @@ def finish_session(
             exit_code=exit_code,
             **_counts(steps),
         )
-    status = session.write_status(ok=ok, steps=steps, error=error)
+    extra = {"state": state} if state else {}
+    status = session.write_status(ok=ok, steps=steps, error=error, **extra)
     _export_aiop(session)
     session.close()
     return RunResult(
@@ -180,6 +225,7 @@ def finish_session(
         steps=status["steps"],
         error=status["error"],
         duration_ms=duration_ms,
+        state=status.get("state") or {},
     )
 
 

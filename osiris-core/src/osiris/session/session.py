@@ -30,11 +30,13 @@ class Session:
         kind: str = "run",
         masker: Masker | None = None,
         pipeline: str | None = None,
+        session_id: str | None = None,
     ) -> None:
-        self.id = new_session_id(kind)
+        """``session_id`` reopens that session to append to it (a chat resumed later)."""
+        self.id = session_id or new_session_id(kind)
         self.dir = Path(logs_dir) / self.id
         self.artifacts_dir = self.dir / "artifacts"
-        self.artifacts_dir.mkdir(parents=True)
+        self.artifacts_dir.mkdir(parents=True, exist_ok=session_id is not None)
         self.masker = masker or Masker()
         self.pipeline = pipeline
         self.started_at = utc_now_iso()

@@ -1,0 +1,1 @@
+"""The chat agent: state machine, tools, persistence."""

@@ -1,0 +1,1 @@
+"""The providers osiris-llm ships: ``openai`` (and OpenAI-compatible servers) and ``anthropic``."""

@@ -1,0 +1,1 @@
+"""A third-party LLM provider: answers every request locally (tests only)."""
