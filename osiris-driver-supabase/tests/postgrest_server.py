@@ -325,10 +325,15 @@ class PostgrestServer:
             ).format(stmt, _select(dict(query).get("select", "*")))
             text = conn.execute(stmt, params).fetchone()[0]
             conn.commit()
-            return (201 if minimal_status == 201 else 200), {}, text.encode()
-        conn.execute(stmt, params)
+            n = len(json.loads(text))
+            out = {}
+            if prefer.get("count") == "exact":  # PostgREST: the rows the statement wrote
+                out["Content-Range"] = f"0-{n - 1}/{n}" if n else "*/0"
+            return (201 if minimal_status == 201 else 200), out, text.encode()
+        written = conn.execute(stmt, params).rowcount
         conn.commit()
-        return minimal_status, {}, None
+        out = {"Content-Range": f"*/{written}"} if prefer.get("count") == "exact" else {}
+        return minimal_status, out, None
 
 
 def _json_type(fmt: str) -> str:

@@ -59,6 +59,7 @@ def test_client_sends_upsert_as_documented(tmp_path, sb_pg, sb_rest):
     assert set(req.headers["prefer"].split(",")) == {
         "return=minimal",
         "resolution=merge-duplicates",
+        "count=exact",  # the rows written, reconciled per request (osiris.verify)
     }
     assert req.headers["apikey"] == sb_rest.service_key
     assert req.headers["authorization"] == f"Bearer {sb_rest.service_key}"

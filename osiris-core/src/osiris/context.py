@@ -34,6 +34,10 @@ class StepContext:
     incremental: Mapping[str, Any] | None = None
     """For a step with ``incremental:``: ``{"cursor", "last"}`` handed by the host, where
     ``last`` is the stored high-water mark (``{"type", "value"}``) or None to read everything."""
+    verify: str | None = None
+    """The run-wide verification level (``osiris run --verify``, the run option ``verify``);
+    writers take the stronger of it and their own ``verify:`` (osiris.verify.mode_for). Not in
+    the manifest, so compiled fingerprints do not depend on it."""
     event_sink: EventSink = field(default=_drop_event, repr=False)
     metric_sink: MetricSink = field(default=_drop_metric, repr=False)
 

@@ -150,10 +150,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="JSON object of run-wide options (ExecutionContext.run_options)",
     )
+    parser.add_argument(
+        "--verify",
+        choices=("count", "checksum"),
+        default=None,
+        help="verification for every writer (osiris run --verify); the run option 'verify'",
+    )
     args = parser.parse_args(argv)
     run_options = (
         json.loads(args.run_options.read_text(encoding="utf-8")) if args.run_options else None
     )
+    if args.verify:
+        run_options = {**(run_options or {}), "verify": args.verify}
     return run_compiled(
         args.compiled_dir,
         args.run_dir,

@@ -257,12 +257,58 @@ def limited(batches: Iterator[pa.RecordBatch], limit: int | None) -> Iterator[pa
 
 class FileWriter:
     """A format's writer: ``write`` puts the rows in a file; ``run`` is the flow every format
-    shares: check the target, order columns, write to a temporary file, rename, report."""
+    shares: check the target, order columns, write to a temporary file, verify it (osiris.verify:
+    its rows, and with ``verify: checksum`` its content read back), rename, report."""
 
     def write(
         self, step_id: str, config: Mapping[str, Any], tmp: Path, reader: pa.RecordBatchReader
     ) -> int:
         raise NotImplementedError
+
+    def count_rows(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, schema: pa.Schema
+    ) -> int:
+        """The rows the written file holds, counted from the file itself."""
+        raise NotImplementedError
+
+    def read_back(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, schema: pa.Schema
+    ) -> pa.RecordBatchReader:
+        """The written file as the format's extractor reads it, with ``schema``'s types."""
+        raise NotImplementedError
+
+    def _verify(
+        self,
+        step_id: str,
+        config: Mapping[str, Any],
+        tmp: Path,
+        schema: pa.Schema,
+        rows: int,
+        checksum: Any,
+        target: Path,
+    ) -> None:
+        from osiris import verify
+
+        where = str(target)
+        found = self.count_rows(step_id, config, tmp, schema)
+        verify.require_count(
+            step_id,
+            received=rows,
+            found=found,
+            target=where,
+            how="the written file holds",
+            hint=verify.FILE_HINT,
+        )
+        if checksum is not None:
+            written = verify.ArrowChecksum(checksum.schema, rows=False)
+            try:
+                for batch in self.read_back(step_id, config, tmp, checksum.schema):
+                    written.update(batch)
+            finally:
+                written.close()
+            verify.compare_columns(
+                step_id, checksum.sums, written.sums, where, hint=verify.FILE_HINT
+            )
 
     def run(
         self,
@@ -277,8 +323,29 @@ class FileWriter:
         reader = single_input(step_id, inputs)
         if config.get("sort_columns", False):
             reader = reorder(reader, sorted(reader.schema.names))
-        with atomic_file(target) as tmp:
-            rows = self.write(step_id, config, tmp, reader)
+        from osiris import verify
+
+        mode = verify.mode_for(step_id, config, ctx)
+        # both sides are checksummed here, per column: no row checksum needed (it would only
+        # spare a database target the costlier per-column pass)
+        checksum = verify.ArrowChecksum(reader.schema, rows=False) if mode == "checksum" else None
+        if checksum is not None:
+            reader = checksum.wrap(reader)
+        try:
+            with atomic_file(target) as tmp:
+                rows = self.write(step_id, config, tmp, reader)
+                self._verify(step_id, config, tmp, reader.schema, rows, checksum, target)
+        finally:
+            if checksum is not None:
+                checksum.close()
+        verify.record(
+            ctx,
+            rows,
+            mode=mode,
+            target=str(target),
+            checked=[c.name for c in checksum.columns] if checksum else None,
+            unchecked=checksum.unchecked if checksum else None,
+        )
         ctx.log_metric("rows_written", rows, "rows", path=str(target))
         ctx.log_metric("bytes_written", target.stat().st_size, "bytes", path=str(target))
         ctx.log_event("file_written", path=str(target), rows=rows)

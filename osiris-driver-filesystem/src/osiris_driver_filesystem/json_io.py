@@ -402,6 +402,32 @@ class JsonWriter(common.FileWriter):
     ) -> int:
         return _write_json(step_id, config, tmp, reader)
 
+    def count_rows(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, schema: pa.Schema
+    ) -> int:
+        """Records in the file: the writer puts each on its own line (JSON escapes newlines
+        inside values), so they are the lines, less the two bracket lines of an array."""
+        import pyarrow as pa
+
+        lines = 0
+        written = {"compression": config.get("compression", "none")}
+        with pa.input_stream(str(tmp), compression=_compression(written)) as stream:
+            while chunk := stream.read(_CHUNK):
+                lines += chunk.count(b"\n")
+        if config.get("format", "jsonl") == "array":
+            return max(0, lines - 2) if lines > 1 else 0
+        return lines
+
+    def read_back(
+        self, step_id: str, config: Mapping[str, Any], tmp: Path, schema: pa.Schema
+    ) -> pa.RecordBatchReader:
+        pinned = {f.name: f.type for f in schema}
+        read = {
+            "format": config.get("format", "jsonl"),
+            "compression": config.get("compression", "none"),
+        }
+        return _open_json(step_id, read, pinned, tmp)
+
 
 def _default(value: Any) -> Any:
     """Values nested inside lists/structs that json cannot encode: same text rules as columns."""

@@ -6,6 +6,13 @@
   in one transaction.
 A failure at any batch rolls back or drops the staging table, so the target is as it was.
 
+Before the commit (or the rename) the load is verified (osiris.verify): append sums the rows
+``LOAD DATA`` reports it inserted; replace and upsert count the staging table, and upsert counts
+the staged keys found in the target after the merge. ``verify: checksum`` also compares every
+column's checksum: over the staging table (replace), over the target rows joined to the staged
+keys (upsert), or as the target's checksum after minus before the load, read in one consistent
+snapshot (append).
+
 Bulk path: each batch is rendered as ``LOAD DATA`` text with vectorised Arrow casts and sent with
 ``LOAD DATA LOCAL INFILE`` (needs ``local_infile`` on the server). The server turns bad values
 into warnings under ``LOCAL``, so every warning is treated as an error. Without ``local_infile``,
@@ -14,6 +21,7 @@ multi-row parameterised ``INSERT``s are used. Values never enter SQL text.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import tempfile
@@ -64,7 +72,10 @@ class MySQLWriter:
         if mode == "upsert" and not keys:
             raise StepError(step_id, "mode 'upsert' needs 'primary_key' (the columns to match on).")
         data = next(iter(inputs.values()))
+        from osiris import verify
+
         job = _Job(step_id, ctx, schema, name, mode, keys, config)
+        job.verify = verify.mode_for(step_id, config, ctx)
         reader = data.reader()
         try:
             return job.write(reader)
@@ -85,6 +96,11 @@ class _Job:
         self.batch_size = int(config.get("batch_size") or DEFAULT_BATCH_SIZE)
         self.staging_name = f"_osiris_stg_{table[:40]}_{secrets.token_hex(4)}"
         self.staging = _qualified(schema, self.staging_name)
+        self.verify = "count"
+        self.loaded = 0
+        """Rows the server reported inserted, summed over the batches."""
+        self.checksum: Any = None
+        self.expressions: dict[str, str] = {}
 
     def fail(self, message: str, hint: str | None = None) -> StepError:
         return StepError(self.step_id, message, hint=hint)
@@ -156,13 +172,25 @@ class _Job:
                 cur.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
                 self.bulk = bulk_load_available(cur)
                 columns = self._prepare(cur, arrow_schema)
+                if self.verify == "checksum":
+                    reader = self._start_checksum(cur, reader)
                 written = self._load_all(conn, cur, reader, columns)
         except StepError:
             raise
         except Exception as exc:
             raise self.fail(f"writing '{self.table}' failed: {_describe(exc)}") from exc
         finally:
+            if self.checksum is not None:
+                self.checksum.close()
             conn.close()
+        from osiris import verify
+
+        checksum = self.checksum
+        verify.record(
+            self.ctx, written, mode=self.verify, target=self.table,
+            checked=[c.name for c in checksum.columns] if checksum else None,
+            unchecked=checksum.unchecked if checksum else None,
+        )  # fmt: skip
         self.ctx.log_metric("rows_written", written, "rows")
         self.ctx.log_event("write_complete", table=self.table, mode=self.mode, rows=written)
         return {}
@@ -214,14 +242,19 @@ class _Job:
     ) -> int:
         into = self.target if self.mode == "append" else self.staging
         written = 0
+        before = None
         try:
             if self.mode == "append":
-                cur.execute("START TRANSACTION")
+                # one snapshot for the whole load: the checksum before and after reads it
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                if self.checksum is not None:
+                    before = self._row_sum(cur, f"{self.target} AS t")
             for batch in _rebatch(reader, self.batch_size):
                 if batch.num_rows:
                     self._load_batch(cur, into, batch, columns, written)
                     written += batch.num_rows
-            self._finish(cur, columns)
+            self._verify_load(cur, written, before)
+            self._finish(cur, columns, written)
         except BaseException:
             try:
                 cur.execute("ROLLBACK")
@@ -232,7 +265,123 @@ class _Job:
             raise
         return written
 
-    def _finish(self, cur: Any, columns: list[str]) -> None:
+    # --- verification (osiris.verify) ----------------------------------------------------
+
+    def _start_checksum(self, cur: Any, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """Checksum the input as it streams; columns the loaded table cannot print exactly for
+        their data are left out (and reported)."""
+        from osiris import verify
+        from osiris.verify.canonical import mysql_text
+
+        self.checksum = verify.ArrowChecksum(reader.schema)
+        types = self._types_of(cur, self.table if self.mode == "append" else self.staging_name)
+        for column in list(self.checksum.columns):
+            target_type = types.get(column.name, "")
+            text = mysql_text(column, f"t.{quote_ident(column.name)}", target_type)
+            if text is None:
+                self.checksum.exclude(
+                    column.name,
+                    f"a {target_type} column has no canonical text for {column.kind} data",
+                )
+            else:
+                self.expressions[column.name] = text
+        return self.checksum.wrap(reader)
+
+    def _types_of(self, cur: Any, table: str) -> dict[str, str]:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+            " COALESCE(%s, DATABASE()) AND table_name = %s",
+            (self.schema, table),
+        )
+        return {name: str(data_type) for name, data_type in cur.fetchall()}
+
+    def _row_sum(self, cur: Any, source: str) -> Any:
+        """(rows, sum of row hashes) of ``source``: one MD5 per row (osiris.verify)."""
+        from osiris.verify import ColumnSum
+        from osiris.verify.canonical import checksum_sql, row_text
+
+        row = row_text("mysql", list(self.expressions.values()))
+        cur.execute(f"SELECT COUNT(*), {checksum_sql('mysql', row)} FROM {source}")
+        count, total = cur.fetchone()
+        return ColumnSum(int(count), int(total or 0))
+
+    def _column_sums(self, cur: Any, source: str) -> dict[str, Any]:
+        """Each column's checksum over ``source``: one MD5 per value, so only to name the
+        column once the rows are known to differ."""
+        from osiris.verify import ColumnSum
+        from osiris.verify.canonical import checksum_sql
+
+        select = []
+        for name, text in self.expressions.items():
+            select += [f"COUNT(t.{quote_ident(name)})", checksum_sql("mysql", text)]
+        cur.execute(f"SELECT {', '.join(select) or '1'} FROM {source}")
+        row = cur.fetchone()
+        return {
+            name: ColumnSum(int(row[2 * i]), int(row[2 * i + 1] or 0))
+            for i, name in enumerate(self.expressions)
+        }
+
+    def _committed_column_sums(self) -> dict[str, Any]:
+        """The target's column checksums as committed (before this uncommitted load), read on a
+        second connection: what the append's after-minus-before needs to name a column."""
+        conn = connect_pymysql(self.ctx.connection)
+        try:
+            with conn.cursor() as cur:
+                return self._column_sums(cur, f"{self.target} AS t")
+        finally:
+            conn.close()
+
+    def _verify_load(self, cur: Any, written: int, before: Any) -> None:
+        """Reconcile what the target holds from this load with the rows received (still
+        uncommitted, the staging table not yet swapped in)."""
+        from osiris import verify
+
+        check = functools.partial(verify.require_count, self.step_id, target=self.table)
+        if self.mode == "append":
+            check(received=written, found=self.loaded, how="the server inserted")
+            if before is not None:
+                after = self._row_sum(cur, f"{self.target} AS t")
+                grown = verify.ColumnSum(after.count - before.count, after.total - before.total)
+                check(received=written, found=grown.count, how="the table grew by")
+
+                def delta() -> dict[str, Any]:
+                    old = self._committed_column_sums()
+                    new = self._column_sums(cur, f"{self.target} AS t")
+                    return {
+                        n: verify.ColumnSum(s.count - old[n].count, s.total - old[n].total)
+                        for n, s in new.items()
+                    }
+
+                verify.compare(self.step_id, self.checksum, grown, delta, self.table)
+            return
+        cur.execute(f"SELECT COUNT(*) FROM {self.staging}")
+        check(received=written, found=cur.fetchone()[0], how="the staging table holds")
+        if self.checksum is not None and not (self.mode == "upsert" and self.target_exists):
+            source = f"{self.staging} AS t"
+            verify.compare(
+                self.step_id, self.checksum, self._row_sum(cur, source),
+                lambda: self._column_sums(cur, source), self.table,
+            )  # fmt: skip
+
+    def _verify_merge(self, cur: Any, written: int) -> None:
+        """After the merge, inside its transaction: every staged key is in the target, and with
+        a checksum those target rows hold the values received."""
+        from osiris import verify
+
+        join = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in self.keys)
+        source = f"{self.target} AS t JOIN {self.staging} AS s ON {join}"
+        rows = self._row_sum(cur, source)
+        verify.require_count(
+            self.step_id, received=written, found=rows.count, target=self.table,
+            how="the keys of this load found in the table after the merge number",
+        )  # fmt: skip
+        if self.checksum is not None:
+            verify.compare(
+                self.step_id, self.checksum, rows, lambda: self._column_sums(cur, source),
+                self.table,
+            )  # fmt: skip
+
+    def _finish(self, cur: Any, columns: list[str], written: int) -> None:
         if self.mode == "append":
             cur.execute("COMMIT")
         elif self.mode == "replace":
@@ -258,6 +407,7 @@ class _Job:
                 f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.staging}"
                 f" ON DUPLICATE KEY UPDATE {updates}"
             )
+            self._verify_merge(cur, written)
             cur.execute("COMMIT")
             cur.execute(f"DROP TABLE {self.staging}")
 
@@ -286,6 +436,7 @@ class _Job:
                 f" LINES TERMINATED BY '\\n' {self._load_columns(columns)}",
                 (path,),
             )
+            self.loaded += cur.rowcount
         finally:
             os.unlink(path)
         cur.execute("SHOW WARNINGS")
@@ -347,6 +498,7 @@ class _Job:
         except CellError as exc:
             raise self._cell_error(batch, exc.column, exc.row, offset, exc.problem) from exc
         cur.executemany(f"INSERT INTO {into} ({cols}) VALUES ({marks})", rows)
+        self.loaded += cur.rowcount
 
 
 def bulk_load_available(cur: Any) -> bool:

@@ -43,6 +43,8 @@ class Target:
     create_if_missing: bool
     copy_format: str = "auto"
     """``auto``: binary COPY when every column can be encoded exactly, else CSV; ``csv``: always CSV."""
+    verify: str = "count"
+    """``count`` or ``checksum`` (osiris.verify.mode_for)."""
 
     @property
     def name(self) -> str:
@@ -52,10 +54,16 @@ class Target:
 def write_postgres(
     step_id: str, settings: Settings, target: Target, reader: pa.RecordBatchReader, ctx: Any
 ) -> int:
-    """Load ``reader`` into ``target`` in one transaction; return the rows committed."""
+    """Load ``reader`` into ``target`` in one transaction; return the rows committed.
+
+    Before the commit the load is verified (osiris.verify): the rows COPY wrote, the table's
+    count for ``replace``, inserted + updated for ``upsert``; with ``verify: checksum`` also
+    every column's checksum over the rows this transaction wrote (``xmin`` is its id)."""
     import psycopg
+    from osiris import verify
 
     columns = list(reader.schema.names)
+    checksum = verify.ArrowChecksum(reader.schema) if target.verify == "checksum" else None
     try:
         conn = connect(settings)
     except psycopg.OperationalError as exc:
@@ -86,13 +94,37 @@ def write_postgres(
                 copy_format="binary" if binary else "csv",
             )
             checks = rounding_checks(full_types, reader.schema)
-            rows = _copy(step_id, cur, copy_into, columns, reader, binary, checks)
+            if checksum is not None:
+                items = _checksum_columns(checksum, types)
+                reader = checksum.wrap(reader)
+            rows, copied = _copy(step_id, cur, copy_into, columns, reader, binary, checks)
+            where = f"{target.schema}.{target.table}"
+            verify.require_count(
+                step_id, received=rows, found=copied, target=where, how="COPY wrote"
+            )
             if staged:
-                _merge(step_id, cur, target, copy_into, columns)
+                merged = _merge(step_id, cur, target, copy_into, columns)
+                verify.require_count(
+                    step_id, received=rows, found=merged, target=where,
+                    how="the merge inserted and updated",
+                )  # fmt: skip
+            elif target.mode == "replace" or created:
+                cur.execute(f"SELECT count(*) FROM {target.name}")
+                verify.require_count(
+                    step_id, received=rows, found=cur.fetchone()[0], target=where,
+                    how="the table now holds",
+                )  # fmt: skip
+            if checksum is not None:
+                _verify_checksum(step_id, cur, target, rows, checksum, items)
             if created and target.primary_key:
                 keys = ", ".join(map(quote_ident, target.primary_key))
                 cur.execute(f"ALTER TABLE {target.name} ADD PRIMARY KEY ({keys})")
         conn.commit()
+        verify.record(
+            ctx, rows, mode=target.verify, target=where,
+            checked=[c.name for c in checksum.columns] if checksum else None,
+            unchecked=checksum.unchecked if checksum else None,
+        )  # fmt: skip
     except psycopg.Error as exc:
         conn.rollback()
         raise StepError(step_id, _pg_message(exc, target)) from exc
@@ -100,8 +132,64 @@ def write_postgres(
         conn.rollback()
         raise
     finally:
+        if checksum is not None:
+            checksum.close()
         conn.close()
     return rows
+
+
+def _checksum_columns(checksum: Any, types: dict[str, str]) -> list[tuple[str, str]]:
+    """Each input column's canonical text over the target, as ``checksum_query`` items; a
+    column whose target type has no exact text for its data is left out of the check (and
+    reported as unchecked)."""
+    from osiris.verify.canonical import postgres_text
+
+    items = []
+    for column in list(checksum.columns):
+        sql, target = quote_ident(column.name), types.get(column.name, "")
+        text = postgres_text(column, sql, target)
+        if text is None:
+            checksum.exclude(
+                column.name, f"a {target} column has no canonical text for {column.kind} data"
+            )
+        else:
+            items.append((column.kind, text))
+    return items
+
+
+def _verify_checksum(
+    step_id: str,
+    cur: psycopg.Cursor,
+    target: Target,
+    rows: int,
+    checksum: Any,
+    items: list[tuple[str, str]],
+) -> None:
+    """The same checksums over the rows this transaction wrote into the target (``xmin`` is its
+    id): the rows first, each column only when they differ."""
+    from osiris import verify
+    from osiris.verify.canonical import checksum_query
+
+    cur.execute("SET LOCAL extra_float_digits = 1")  # the shortest round-trip digits
+    ours = "xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
+    source = f"{target.name} WHERE {ours}"
+    cur.execute(checksum_query("postgres", items, source, per_column=False))
+    count, total = cur.fetchone()
+    where = f"{target.schema}.{target.table}"
+    verify.require_count(
+        step_id, received=rows, found=count, target=where, how="this load's rows in it number"
+    )
+
+    def column_sums() -> dict[str, Any]:
+        cur.execute(checksum_query("postgres", items, source, per_column=True))
+        found = cur.fetchone()
+        return {
+            column.name: verify.ColumnSum(int(found[2 * i]), int(found[2 * i + 1] or 0))
+            for i, column in enumerate(checksum.columns)
+        }
+
+    stored = verify.ColumnSum(int(count), int(total or 0))
+    verify.compare(step_id, checksum, stored, column_sums, where)
 
 
 def _prepare_target(step_id: str, cur: psycopg.Cursor, target: Target, schema: pa.Schema) -> bool:
@@ -217,8 +305,9 @@ def _copy(
     reader: pa.RecordBatchReader,
     binary: Any,
     checks: dict[str, Check],
-) -> int:
-    """Stream every batch into ``COPY into FROM STDIN``; the send runs on a writer thread."""
+) -> tuple[int, int]:
+    """Stream every batch into ``COPY into FROM STDIN``; the send runs on a writer thread.
+    Returns the rows received and the rows COPY reports it wrote."""
     fmt = "binary" if binary else "csv"
     sql = f"COPY {into} ({', '.join(map(quote_ident, columns))}) FROM STDIN (FORMAT {fmt})"
     chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -268,7 +357,7 @@ def _copy(
         sender.join()
     if failure and not isinstance(failure[0], _Aborted):
         raise failure[0]
-    return rows
+    return rows, cur.rowcount
 
 
 def refuse_nul(step_id: str, batch: pa.RecordBatch, first_row: int) -> None:
@@ -297,8 +386,10 @@ class _Aborted(Exception):
 
 def _merge(
     step_id: str, cur: psycopg.Cursor, target: Target, staging: str, columns: list[str]
-) -> None:
-    """Upsert the staged rows into the target on its primary key."""
+) -> int:
+    """Upsert the staged rows into the target on its primary key; returns the rows inserted
+    plus updated. With only key columns, an existing row is "updated" to itself, so that it
+    counts (``DO NOTHING`` would not count it)."""
     cols = ", ".join(map(quote_ident, columns))
     keys = list(target.primary_key) or primary_key_of(cur, target)
     if not keys:
@@ -309,18 +400,16 @@ def _merge(
     unknown = [k for k in keys if k not in columns]
     if unknown:
         raise StepError(step_id, f"primary_key column(s) {', '.join(unknown)} are not in the data.")
-    updates = [c for c in columns if c not in keys]
-    action = (
-        "DO UPDATE SET "
-        + ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in updates)
-        if updates
-        else "DO NOTHING"
+    updates = [c for c in columns if c not in keys] or keys
+    action = "DO UPDATE SET " + ", ".join(
+        f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in updates
     )
     conflict = ", ".join(map(quote_ident, keys))
     cur.execute(
         f"INSERT INTO {target.name} ({cols}) SELECT {cols} FROM {staging}"
         f" ON CONFLICT ({conflict}) {action}"
     )
+    return cur.rowcount
 
 
 def _pg_message(exc: Exception, target: Target) -> str:

@@ -56,6 +56,8 @@ class RestWriter:
             lambda r: self.last_status.__setitem__(0, r.status_code)
         )
         self.committed = 0
+        self.verified = 0
+        """Rows whose request the server confirmed it wrote in full (``Prefer: count=exact``)."""
 
     def write(self, reader: pa.RecordBatchReader) -> int:
         mode, keys = self.target.mode, list(self.target.primary_key)
@@ -76,13 +78,18 @@ class RestWriter:
             raise StepError(
                 self.step_id, f"primary_key column(s) {', '.join(missing)} are not in the data."
             )
+        from postgrest.types import CountMethod
+
         seen: set[Any] = set()
         table = self.client.table(self.target.table)
         for rows in self._chunks(reader):
+            exact = CountMethod.exact
             if mode == "append":
-                request = table.insert(rows, returning="minimal")
+                request = table.insert(rows, count=exact, returning="minimal")
             else:
-                request = table.upsert(rows, on_conflict=",".join(keys), returning="minimal")
+                request = table.upsert(
+                    rows, count=exact, on_conflict=",".join(keys), returning="minimal"
+                )
                 if mode == "replace":
                     request = request.select(_as_text(keys[0]))
             resp = self._send(
@@ -90,10 +97,48 @@ class RestWriter:
             )
             if mode == "replace":
                 seen.update(r[keys[0]] for r in resp.data)
+            self._verify(len(rows), resp.count)
             self.committed += len(rows)
+            self.verified += len(rows)
         if mode == "replace":
             self._delete_missing(keys[0], seen)
+            self._verify_table(keys[0], len(seen))
         return self.committed
+
+    def _verify_table(self, key: str, expected: int) -> None:
+        """After a replace the table holds exactly the keys sent: its count says so."""
+        from postgrest.types import CountMethod
+
+        table = self.client.table(self.target.table)
+        resp = self._send(
+            lambda: table.select(_as_text(key), count=CountMethod.exact).limit(1).execute(),
+            idempotent=True,
+        )
+        if resp.count != expected:
+            name = f"{self.target.schema}.{self.target.table}"
+            raise StepError(
+                self.step_id,
+                f"verification failed for {name}: the replace sent {expected:,} distinct key(s)"
+                f" but the table now holds {resp.count} row(s); the rows written stay committed"
+                " (REST commits each request).",
+                hint="Another writer or a trigger changed the table; run the replace again.",
+            )
+
+    def _verify(self, sent: int, written: int | None) -> None:
+        """Each request's rows against the count the server reports it wrote (``Prefer:
+        count=exact``). A request commits on its own, so a mismatch stops the load there."""
+        if written == sent:
+            return
+        name = f"{self.target.schema}.{self.target.table}"
+        said = "did not say how many rows it wrote" if written is None else f"wrote {written:,}"
+        raise StepError(
+            self.step_id,
+            f"verification failed for {name}: a REST request sent {sent:,} row(s) but the server"
+            f" {said}; {self.committed:,} row(s) of earlier requests and what this request"
+            " wrote stay committed (REST commits each request).",
+            hint="Something in the target (a trigger, a rule, a policy) drops rows; fix it and"
+            " run again (an upsert or replace completes on a re-run).",
+        )
 
     def _chunks(self, reader: pa.RecordBatchReader) -> Iterator[list[dict[str, Any]]]:
         for batch in reader:

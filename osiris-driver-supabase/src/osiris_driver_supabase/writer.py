@@ -26,8 +26,11 @@ class SupabaseWriter:
                 f"the input has duplicate column names {twice}.",
                 hint="Give them distinct names (AS in the SQL of the step before).",
             )
+        from osiris import verify
+
         keys = config.get("primary_key") or []
         target = Target(
+            verify=verify.mode_for(step_id, config, ctx),
             schema=config.get("schema") or settings.schema,
             table=config["table"],
             mode=config.get("write_mode", "append"),
@@ -43,6 +46,13 @@ class SupabaseWriter:
                 step_id, "transport: postgres needs db_url (or pg_dsn) in the connection."
             )
         if transport == "rest":
+            if target.verify == "checksum":  # checked before anything is written
+                raise StepError(
+                    step_id,
+                    "verify: checksum needs transport: postgres (the checksum runs in SQL inside"
+                    " the load's transaction; the REST API offers neither); nothing was written.",
+                    hint="Give the connection a db_url, or verify by count (the default) over REST.",
+                )
             if not (settings.rest_url and settings.key):
                 raise StepError(
                     step_id, "transport: rest needs url (or project_id) and key in the connection."
@@ -72,6 +82,9 @@ class SupabaseWriter:
                     rows = writer.write(reader)
                 finally:
                     ctx.log_metric("rows_written", writer.committed, "rows")
+                verify.record(
+                    ctx, writer.verified, mode="count", target=f"{target.schema}.{target.table}"
+                )
         else:
             rows = write_postgres(step_id, settings, target, reader, ctx)
             ctx.log_metric("rows_written", rows, "rows")

@@ -51,6 +51,11 @@ from osiris.errors import InvalidInputError, OsirisError
 )
 @click.option("--verbose", "-v", is_flag=True, help="Stream events to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+@click.option(
+    "--verify",
+    type=click.Choice(["count", "checksum"]),
+    help="Verification for every writer: count (the default) or checksum (also per column).",
+)
 @adapter_cli_options
 @click.pass_context
 def run(
@@ -67,6 +72,7 @@ def run(
     full_refresh: bool,
     verbose: bool,
     as_json: bool,
+    verify: str | None,
     adapter_options: dict[str, Any],
 ) -> None:
     """Run TARGET: an OML pipeline file, a compiled DIR or DIR/manifest.yaml.
@@ -109,6 +115,7 @@ def run(
         connections_path=connections_path,
         full_refresh=full_refresh,
         adapter_options=adapter_options,
+        run_options={"verify": verify} if verify else None,
     )
     _finish(result, as_json)
 
@@ -316,8 +323,11 @@ def summary_text(result: Any) -> str:
         rows_text = f"{rows:>12,} rows" if isinstance(rows, int) else " " * 17
         ms = step.get("duration_ms")
         ms_text = f"{ms:>8,} ms" if isinstance(ms, int) else ""
+        verified = step.get("rows_verified")
+        verified_text = f" · {verified:,} verified" if isinstance(verified, int) else ""
         lines.append(
-            f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}".rstrip()
+            f"  {step_id:<{width}}  {step.get('status', '?'):<9} {rows_text} {ms_text}"
+            f"{verified_text}".rstrip()
         )
     if getattr(result, "state", None):
         from osiris.state.host import state_line

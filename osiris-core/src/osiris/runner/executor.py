@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 TERMINAL = ("succeeded", "failed", "skipped")
 ROW_METRICS = ("rows_read", "rows_written")
+ROWS_VERIFIED = "rows_verified"
 RUNNER_ROWS_OUT = "rows_out"
 
 
@@ -44,14 +45,19 @@ class StepOutcome:
     rows: int | None = None
     duration_ms: int | None = None
     error: str | None = None
+    rows_verified: int | None = None
+    """Rows a writer verified in the target (osiris.verify); None for other steps."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "status": self.status,
             "rows": self.rows,
             "duration_ms": self.duration_ms,
             "error": self.error,
         }
+        if self.rows_verified is not None:
+            out["rows_verified"] = self.rows_verified
+        return out
 
 
 def run_steps(
@@ -221,6 +227,7 @@ class _Run:
             connection=connection,
             connection_ref=step.connection,
             incremental=(self.ctx.run_options.get("incremental") or {}).get(step.id),
+            verify=self.ctx.run_options.get("verify"),
             event_sink=lambda name, fields: self.ctx.event(name, **fields),
             metric_sink=lambda name, value, unit, tags: self._driver_metric(
                 step.id, name, value, unit, tags
@@ -234,7 +241,7 @@ class _Run:
         per step): a driver's copy would make the step's rows count twice in metrics.jsonl."""
         if name == RUNNER_ROWS_OUT:
             return
-        if name in ROW_METRICS:
+        if name in ROW_METRICS or name == ROWS_VERIFIED:
             with self.lock:
                 counters = self.counters[step_id]
                 counters[name] = counters.get(name, 0) + value
@@ -257,6 +264,8 @@ class _Run:
             elif rows is None and ROW_METRICS[0] in counters:
                 rows = int(counters[ROW_METRICS[0]])
             outcome.status, outcome.rows = "succeeded", rows
+            if ROWS_VERIFIED in counters:
+                outcome.rows_verified = int(counters[ROWS_VERIFIED])
             outcome.duration_ms = self._elapsed(step_id)
         if rows is not None and output != "none":
             self.ctx.metric(RUNNER_ROWS_OUT, rows, "rows", step_id=step_id)

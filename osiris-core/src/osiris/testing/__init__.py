@@ -29,6 +29,7 @@ def make_context(
     connection: Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
     incremental: Mapping[str, Any] | None = None,
+    verify: str | None = None,
 ) -> tuple[StepContext, Recorded]:
     """A ``StepContext`` for calling a driver directly in a test, plus what it recorded."""
     recorded = Recorded()
@@ -40,6 +41,7 @@ def make_context(
         base_dir=base_dir or tmp_path,
         connection=connection,
         incremental=incremental,
+        verify=verify,
         event_sink=lambda event, fields: recorded.events.append((event, fields)),
         metric_sink=lambda m, v, unit, tags: recorded.metrics.append((m, v, unit, tags)),
     )
