@@ -203,9 +203,9 @@ def test_verbose_streams_events_and_max_workers_is_used(invoke, tmp_path, runner
 
 
 def test_progress_lines_on_a_terminal(capsys):
-    from osiris.cli.run_cmd import _Reporter
+    from osiris.cli.run_cmd import ProgressReporter
 
-    reporter = _Reporter(verbose=False, progress=True)
+    reporter = ProgressReporter(verbose=False, progress=True)
     reporter("event", {"event": "adapter_prepare_start", "steps": 2})
     reporter("event", {"event": "step_complete", "step_id": "a", "rows": 1234})
     reporter("metric", {"metric": "rows_read", "value": 1})

@@ -94,15 +94,15 @@ def run(
     if dry_run:
         _dry_run(manifest_path, oml_path, registry, profile, param_map, adapter, as_json)
         return
-    from osiris.runner.run import fail_session, open_session, run_in_session
+    from osiris.runner.run import compile_in_session, fail_session, open_session, run_in_session
 
-    reporter = _Reporter(verbose=verbose, progress=sys.stderr.isatty())
+    reporter = ProgressReporter(verbose=verbose, progress=sys.stderr.isatty())
     session = open_session(
         logs_dir, source=str(oml_path or manifest_path), adapter=adapter, listeners=(reporter,)
     )
     if oml_path is not None:
         try:
-            manifest_path = _compile(session, oml_path, registry, profile, param_map)
+            manifest_path = compile_in_session(session, oml_path, registry, profile, param_map)
         except OsirisError as exc:
             _finish(fail_session(session, exc), as_json)
             return
@@ -142,23 +142,9 @@ def _resolve_target(target: Path | None, last_compile: bool) -> tuple[Path | Non
         return target / "manifest.yaml", None
     if not target.is_file():
         raise InvalidInputError(f"{target} does not exist.")
-    return (target, None) if _is_manifest(target) else (None, target)
+    from osiris.runner.manifest import is_manifest_file
 
-
-def _is_manifest(path: Path) -> bool:
-    if path.name == "manifest.yaml":
-        return True
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return False
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("pipeline"), dict)
-        and "oml_version" not in data
-    )
+    return (target, None) if is_manifest_file(target) else (None, target)
 
 
 def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
@@ -169,28 +155,6 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
             raise InvalidInputError(f"--param '{item}' is not KEY=VALUE.")
         out[key.strip()] = value
     return out
-
-
-def _compile(
-    session: Any, oml_path: Path, registry: Any, profile: str | None, params: dict[str, str]
-) -> Path:
-    from osiris.compiler import compile_pipeline
-
-    session.event("compile_start", source=str(oml_path))
-    result = compile_pipeline(
-        oml_path,
-        session.dir / "compiled",
-        profile=profile,
-        params=params or None,
-        registry=registry,
-    )
-    session.event(
-        "compile_complete",
-        pipeline=result.manifest["pipeline"]["name"],
-        steps=len(result.manifest["steps"]),
-        warnings=len(result.warnings),
-    )
-    return result.manifest_path
 
 
 def _dry_run(
@@ -259,7 +223,7 @@ def _dry_run(
     click.echo("Dry run: nothing was run or written.")
 
 
-class _Reporter:
+class ProgressReporter:
     """Session listener: --verbose streams every event; a terminal gets one line per step."""
 
     def __init__(self, *, verbose: bool, progress: bool) -> None:

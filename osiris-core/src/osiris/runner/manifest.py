@@ -114,3 +114,20 @@ def _check_graph(steps: tuple[StepSpec, ...], path: Path) -> None:
                     f"Manifest {path}: step '{step.id}' needs '{need}', which is not an earlier step."
                 )
         seen.add(step.id)
+
+
+def is_manifest_file(path: Path) -> bool:
+    """A compiled manifest (``pipeline:`` header, no ``oml_version``), not an OML file."""
+    if path.name == "manifest.yaml":
+        return True
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("pipeline"), dict)
+        and "oml_version" not in data
+    )

@@ -292,3 +292,26 @@ def _run_error(first_error: str | None, counts: dict[str, int]) -> str:
     tail = f" ({counts['failed']} failed, {counts['skipped']} skipped)"
     sentence = (first_error or "The run failed.").rstrip()
     return sentence + ("" if sentence.endswith((".", "!", "?")) else ".") + tail
+
+
+def compile_in_session(
+    session: Session, oml_path: Path, registry: Any, profile: str | None, params: dict[str, str]
+) -> Path:
+    """Compile OML into ``<session>/compiled`` (``osiris run FILE``); returns the manifest path."""
+    from osiris.compiler import compile_pipeline
+
+    session.event("compile_start", source=str(oml_path))
+    result = compile_pipeline(
+        oml_path,
+        session.dir / "compiled",
+        profile=profile,
+        params=params or None,
+        registry=registry,
+    )
+    session.event(
+        "compile_complete",
+        pipeline=result.manifest["pipeline"]["name"],
+        steps=len(result.manifest["steps"]),
+        warnings=len(result.warnings),
+    )
+    return result.manifest_path

@@ -214,9 +214,9 @@ def _next_step(out: Any, agent: Any, result: Any) -> None:
 
 def _progress() -> Any:
     """The run's step lines on a terminal, exactly as `osiris run` prints them (quiet in pipes)."""
-    from osiris.cli.run_cmd import _Reporter
+    from osiris.cli.run_cmd import ProgressReporter
 
-    return _Reporter(verbose=False, progress=sys.stderr.isatty())
+    return ProgressReporter(verbose=False, progress=sys.stderr.isatty())
 
 
 def _printer() -> Any:

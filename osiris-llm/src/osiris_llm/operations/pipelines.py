@@ -154,8 +154,8 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run an OML file (compiled into the session first) or a compiled directory/manifest, in a
     new session, through the same code as ``osiris run``. A crash becomes a failed result."""
-    from osiris.cli.run_cmd import _compile, _is_manifest
-    from osiris.runner.run import fail_session, open_session, run_in_session
+    from osiris.runner.manifest import is_manifest_file
+    from osiris.runner.run import compile_in_session, fail_session, open_session, run_in_session
 
     target = ws.resolve_path(path, must_exist=True)
     manifest = target / "manifest.yaml" if target.is_dir() else _pipeline_file(ws, path)
@@ -163,7 +163,7 @@ def run_pipeline(
         raise InvalidInputError(
             f"The argument 'path': '{path}' holds no pipeline or manifest.yaml."
         )
-    is_manifest = manifest.name == "manifest.yaml" or _is_manifest(manifest)
+    is_manifest = manifest.name == "manifest.yaml" or is_manifest_file(manifest)
     param_map, profile = _params(params), _profile(profile)
     if is_manifest and (param_map or profile):
         raise InvalidInputError(
@@ -179,7 +179,7 @@ def run_pipeline(
     )
     try:
         if not is_manifest:
-            manifest = _compile(session, manifest, registry, profile, param_map or {})
+            manifest = compile_in_session(session, manifest, registry, profile, param_map or {})
         result = run_in_session(
             session,
             manifest,
