@@ -129,6 +129,8 @@ def test_validate_save_compile_run_show(ws, project):
     assert compiled["ok"] is True and compiled["compiled_dir"] == "compiled"
     assert [s["id"] for s in compiled["steps"]] == ["read_movies", "write_movies"]
     assert compiled["fingerprints"]["manifest_fp"].startswith("sha256:")
+    last = json.loads((project / ".osiris" / "last_compile.json").read_text())
+    assert last == {"manifest": str((project / "compiled" / "manifest.yaml").resolve())}
 
     events: list[str] = []
     result = ops.run_pipeline(

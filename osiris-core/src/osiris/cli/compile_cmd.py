@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from osiris.cli.oml_cmd import echo_issues, parse_params, registry_of
-
-LAST_COMPILE = Path(".osiris") / "last_compile.json"
-"""Where ``osiris run --last-compile`` finds the newest manifest (relative to the cwd)."""
+from osiris.compiler.last import LAST_COMPILE, record_last_compile
 
 
 @click.command("compile", short_help="Compile an OML file into manifest.yaml, cfg/ and meta.json.")
@@ -107,7 +103,7 @@ def compile_(
         warnings=len(result.warnings),
     )
     try:
-        _record_last_compile(result.manifest_path)
+        record_last_compile(result.manifest_path)
     except OSError as exc:  # the compile itself succeeded: say what will not work, exit 0
         click.echo(
             f"Warning: could not record the compile in {LAST_COMPILE} ({exc.strerror});"
@@ -132,13 +128,3 @@ def compile_(
         f"Compiled '{result.manifest['pipeline']['name']}' ({n} step{'' if n == 1 else 's'}) to {result.manifest_path}"
     )
     click.echo(f"manifest_fp {result.meta['fingerprints']['manifest_fp']}")
-
-
-def _record_last_compile(manifest_path: Path) -> None:
-    """Atomically point ``./.osiris/last_compile.json`` at the new manifest."""
-    LAST_COMPILE.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=LAST_COMPILE.parent, prefix=".last_compile.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"manifest": str(manifest_path.resolve())}, fh)
-        fh.write("\n")
-    os.replace(tmp, LAST_COMPILE)

@@ -128,7 +128,9 @@ def _resolve_target(target: Path | None, last_compile: bool) -> tuple[Path | Non
             hint="Example: osiris run pipeline.yaml",
         )
     if last_compile:
-        pointer = Path(".osiris") / "last_compile.json"
+        from osiris.compiler.last import LAST_COMPILE
+
+        pointer = LAST_COMPILE
         try:
             manifest = Path(json.loads(pointer.read_text(encoding="utf-8"))["manifest"])
         except (OSError, ValueError, KeyError):

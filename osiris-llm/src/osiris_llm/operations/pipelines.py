@@ -6,6 +6,7 @@ results are JSON-ready and masked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -105,6 +106,7 @@ def compile_pipeline(
 ) -> dict[str, Any]:
     """Compile the OML file at ``path`` into ``out`` (default ``compiled/``, as the CLI does)."""
     from osiris.compiler import compile_pipeline as core_compile
+    from osiris.compiler.last import record_last_compile
     from osiris.oml import OmlValidationError
 
     source = _pipeline_file(ws, path)
@@ -128,6 +130,8 @@ def compile_pipeline(
                 "warnings": [_issue(i) for i in exc.warnings],
             }
         )
+    with contextlib.suppress(OSError):  # like `osiris compile`: the compile stands without it
+        record_last_compile(result.manifest_path, ws.project_dir)
     return masked(
         {
             "ok": True,
