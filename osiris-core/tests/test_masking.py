@@ -102,3 +102,12 @@ def test_concurrent_registration_and_masking():
         thread.join()
     assert errors == []
     assert masker.mask("secret-3-299") == MASK
+
+
+def test_snapshot_and_restore_forget_what_was_added_since():
+    masker = Masker(["keep-this-secret"])
+    saved = masker.snapshot()
+    masker.add_secrets(["abc"])
+    assert masker.mask("abc keep-this-secret") == "*** ***"
+    masker.restore(saved)
+    assert masker.mask("abc keep-this-secret") == "abc ***"

@@ -68,6 +68,16 @@ class Masker:
                 self._secrets.update(secret_forms(text))
                 self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
+    def snapshot(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The registered secrets and fields, for ``restore`` (test isolation)."""
+        with self._lock:
+            return frozenset(self._secrets), frozenset(self._fields)
+
+    def restore(self, saved: tuple[frozenset[str], frozenset[str]]) -> None:
+        with self._lock:
+            self._secrets, self._fields = set(saved[0]), set(saved[1])
+            self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+
     def add_fields(self, names: Iterable[str]) -> None:
         with self._lock:
             self._fields = self._fields | {name.lower() for name in names}
