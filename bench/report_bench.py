@@ -35,41 +35,11 @@ class ChattySource:
         return {"df": pa.table({"id": list(range(1000))})}
 
 
-class CountingWriter:
-    def run(self, *, step_id, config, inputs, ctx):
-        total = sum(b.num_rows for data in inputs.values() for b in data.reader())
-        ctx.log_metric("rows_written", total, unit="rows")
-        return {}
-
-
 def registry():
-    from osiris import hookimpl
-    from osiris.components import Component
-    from osiris.plugins import get_plugin_manager
-    from osiris.registry import build_registry
+    from bench_registry import COUNTING_WRITER
+    from bench_registry import registry as bench_registry
 
-    class Plugin:
-        @hookimpl
-        def register_components(self):
-            def component(name, mode, cls):
-                driver = f"report_bench:{cls}"
-                spec = {
-                    "name": name,
-                    "version": "0.1.0",
-                    "modes": [mode],
-                    "configSchema": {"type": "object"},
-                    "x-runtime": {"driver": driver},
-                }
-                return Component(name=name, spec=spec, driver=driver)
-
-            return [
-                component("bench.chatty", "extract", "ChattySource"),
-                component("bench.count", "write", "CountingWriter"),
-            ]
-
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register_plugin(Plugin(), "report-bench", "osiris-report-bench", "0.1.0")
-    return build_registry(pm)
+    return bench_registry(("bench.chatty", "extract", "report_bench:ChattySource"), COUNTING_WRITER)
 
 
 def write_oml(path: Path, events: int) -> None:

@@ -44,42 +44,13 @@ class Synthetic:
         return {"df": pa.RecordBatchReader.from_batches(schema, batches())}
 
 
-class CountingWriter:
-    """Writer: counts rows batch by batch and keeps nothing."""
-
-    def run(self, *, step_id, config, inputs, ctx):
-        total = sum(batch.num_rows for data in inputs.values() for batch in data.reader())
-        ctx.log_metric("rows_written", total, unit="rows")
-        return {}
-
-
 def registry():
-    from osiris import hookimpl
-    from osiris.components import Component
-    from osiris.plugins import get_plugin_manager
-    from osiris.registry import build_registry
+    from bench_registry import COUNTING_WRITER
+    from bench_registry import registry as bench_registry
 
-    class Plugin:
-        @hookimpl
-        def register_components(self):
-            def component(name, mode, cls):
-                spec = {
-                    "name": name,
-                    "version": "0.1.0",
-                    "modes": [mode],
-                    "configSchema": {"type": "object"},
-                    "x-runtime": {"driver": f"__main__:{cls}"},
-                }
-                return Component(name, spec, f"__main__:{cls}")
-
-            return [
-                component("bench.synthetic", "extract", "Synthetic"),
-                component("bench.count", "write", "CountingWriter"),
-            ]
-
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register_plugin(Plugin(), "bench", "bench", "0")
-    return build_registry(pm)
+    return bench_registry(
+        ("bench.synthetic", "extract", "runner_memory:Synthetic"), COUNTING_WRITER
+    )
 
 
 def write_manifest(out: Path, steps: list[dict]) -> Path:

@@ -30,35 +30,14 @@ class PassThrough:
 
 
 def registry():
-    from osiris import hookimpl
-    from osiris.components import Component
-    from osiris.plugins import get_plugin_manager
-    from osiris.registry import build_registry
+    from bench_registry import COUNTING_WRITER
+    from bench_registry import registry as bench_registry
 
-    runner_memory.PassThrough = PassThrough  # drivers resolve as runner_memory:<Class>
-
-    class Plugin:
-        @hookimpl
-        def register_components(self):
-            def component(name, mode, cls):
-                spec = {
-                    "name": name,
-                    "version": "0.1.0",
-                    "modes": [mode],
-                    "configSchema": {"type": "object"},
-                    "x-runtime": {"driver": f"runner_memory:{cls}"},
-                }
-                return Component(name, spec, f"runner_memory:{cls}")
-
-            return [
-                component("bench.synthetic", "extract", "Synthetic"),
-                component("bench.pass", "transform", "PassThrough"),
-                component("bench.count", "write", "CountingWriter"),
-            ]
-
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register_plugin(Plugin(), "bench", "bench", "0")
-    return build_registry(pm)
+    return bench_registry(
+        ("bench.synthetic", "extract", "runner_memory:Synthetic"),
+        ("bench.pass", "transform", "runner_overhead:PassThrough"),
+        COUNTING_WRITER,
+    )
 
 
 def chain(n: int) -> list[dict]:
